@@ -1,0 +1,144 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { configure, extractForkId, type InvalidReason, mergeBaggage } from '../src/index.js';
+
+afterEach(() => configure());
+
+function recording(): Array<[string, InvalidReason]> {
+  const seen: Array<[string, InvalidReason]> = [];
+  configure({ onInvalid: (value, reason) => seen.push([value, reason]) });
+  return seen;
+}
+
+const fromBaggage = (baggage: string | string[]) => extractForkId({ baggage });
+
+describe('reading the baggage member', () => {
+  it('tolerates spaces around members, keys and values', () => {
+    expect(fromBaggage('  a=1 ,  x-fork-identifier  =  alice  , b=2')).toBe('alice');
+  });
+
+  it('ignores properties after the semicolon', () => {
+    expect(fromBaggage('x-fork-identifier=alice;ttl=30;flag')).toBe('alice');
+  });
+
+  it('percent-decodes the value', () => {
+    expect(fromBaggage('x-fork-identifier=alice%2Ddev')).toBe('alice-dev');
+  });
+
+  it('validates the decoded value', () => {
+    const seen = recording();
+    expect(fromBaggage('x-fork-identifier=alice%20dev')).toBeUndefined();
+    expect(seen).toEqual([['alice dev', 'characters']]);
+  });
+
+  it('reports an undecodable member as malformed', () => {
+    const seen = recording();
+    expect(fromBaggage('x-fork-identifier=%E0%A4%A')).toBeUndefined();
+    expect(seen).toEqual([['x-fork-identifier=%E0%A4%A', 'malformed']]);
+  });
+
+  it('reports a member without a value as empty', () => {
+    const seen = recording();
+    expect(fromBaggage('x-fork-identifier=')).toBeUndefined();
+    expect(fromBaggage('x-fork-identifier')).toBeUndefined();
+    expect(seen.map(([, reason]) => reason)).toEqual(['empty', 'empty']);
+  });
+
+  it('skips malformed members of other keys without losing ours', () => {
+    expect(fromBaggage('=novalue,%%%=x,broken,k=%ZZ,x-fork-identifier=alice,,=')).toBe('alice');
+  });
+
+  it('accepts duplicate members with the same value', () => {
+    expect(fromBaggage('x-fork-identifier=alice,x-fork-identifier=alice')).toBe('alice');
+  });
+
+  it('refuses duplicate members with different values as ambiguous', () => {
+    const seen = recording();
+    expect(fromBaggage('x-fork-identifier=alice,x-fork-identifier=bob')).toBeUndefined();
+    expect(seen).toEqual([['alice, bob', 'ambiguous']]);
+  });
+
+  it('reads several baggage headers as one list', () => {
+    expect(fromBaggage(['a=1', 'x-fork-identifier=alice'])).toBe('alice');
+    expect(fromBaggage(['x-fork-identifier=alice', 'x-fork-identifier=bob'])).toBeUndefined();
+  });
+
+  it('matches a percent-encoded key', () => {
+    expect(fromBaggage('x%2Dfork-identifier=alice')).toBe('alice');
+  });
+
+  it('finds our member among 180 members', () => {
+    const members = Array.from({ length: 179 }, (_, i) => `k${i}=v`);
+    expect(fromBaggage([...members, 'x-fork-identifier=alice'].join(','))).toBe('alice');
+  });
+
+  it('stops after 180 members: 200 members with ours last is too large', () => {
+    const seen = recording();
+    const members = Array.from({ length: 199 }, (_, i) => `k${i}=v`);
+    expect(fromBaggage([...members, 'x-fork-identifier=alice'].join(','))).toBeUndefined();
+    expect(seen[0]?.[1]).toBe('too-large');
+  });
+
+  it('keeps our member when it comes early in a list of 200', () => {
+    const members = Array.from({ length: 199 }, (_, i) => `k${i}=v`);
+    expect(fromBaggage(['x-fork-identifier=alice', ...members].join(','))).toBe('alice');
+  });
+
+  it('ignores a 10 KB baggage header entirely', () => {
+    const seen = recording();
+    const big = `x-fork-identifier=alice,pad=${'p'.repeat(10_240)}`;
+    expect(fromBaggage(big)).toBeUndefined();
+    expect(seen[0]?.[1]).toBe('too-large');
+    expect(seen[0]?.[0]).toHaveLength(256);
+  });
+
+  it('measures the limit in bytes, not characters', () => {
+    const seen = recording();
+    // 3,000 three-byte characters: under 8,192 characters, over 8,192 bytes.
+    expect(fromBaggage(`x-fork-identifier=alice,pad=${'€'.repeat(3000)}`)).toBeUndefined();
+    expect(seen[0]?.[1]).toBe('too-large');
+  });
+
+  it('returns undefined for baggage without our member, reporting nothing', () => {
+    const seen = recording();
+    expect(fromBaggage('userId=42,tenant=acme')).toBeUndefined();
+    expect(fromBaggage('')).toBeUndefined();
+    expect(seen).toEqual([]);
+  });
+});
+
+describe('mergeBaggage', () => {
+  it('returns our member alone when there is no baggage', () => {
+    expect(mergeBaggage(undefined, 'x-fork-identifier', 'alice')).toBe('x-fork-identifier=alice');
+    expect(mergeBaggage('', 'x-fork-identifier', 'alice')).toBe('x-fork-identifier=alice');
+  });
+
+  it('puts ours first and keeps every other member with its properties', () => {
+    expect(mergeBaggage('userId=42;p=1, tenant=acme', 'x-fork-identifier', 'alice')).toBe(
+      'x-fork-identifier=alice,userId=42;p=1,tenant=acme',
+    );
+  });
+
+  it('replaces an existing member instead of duplicating it', () => {
+    expect(
+      mergeBaggage(
+        'a=1,x-fork-identifier=bob,b=2,x-fork-identifier=carol;p',
+        'x-fork-identifier',
+        'alice',
+      ),
+    ).toBe('x-fork-identifier=alice,a=1,b=2');
+  });
+
+  it('is idempotent', () => {
+    const once = mergeBaggage('a=1', 'x-fork-identifier', 'alice');
+    expect(mergeBaggage(once, 'x-fork-identifier', 'alice')).toBe(once);
+  });
+
+  it('percent-encodes the value', () => {
+    expect(mergeBaggage(undefined, 'k', 'a b,c')).toBe('k=a%20b%2Cc');
+  });
+
+  it('round-trips through extractForkId', () => {
+    const merged = mergeBaggage('a=1,x-fork-identifier=bob', 'x-fork-identifier', 'alice.dev_1');
+    expect(extractForkId({ baggage: merged })).toBe('alice.dev_1');
+  });
+});
