@@ -4,32 +4,27 @@
 import type { Server } from 'node:http';
 import { configure, getForkId, type InvalidReason } from '@kubefork/context';
 import { propagation, SpanKind } from '@opentelemetry/api';
-import {
-  CompositePropagator,
-  W3CBaggagePropagator,
-  W3CTraceContextPropagator,
-} from '@opentelemetry/core';
+import * as core from '@opentelemetry/core';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import {
+  InMemorySpanExporter,
+  NodeTracerProvider,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FORK_ID_ATTRIBUTE, ForkPropagator, forkSpanProcessor } from '../src/index.js';
 import { close, httpGet, listen, recorder, requireHttp } from './support.js';
 
+// The README's setup, with an in-memory exporter.
 const exporter = new InMemorySpanExporter();
-const provider = new NodeTracerProvider({
-  spanProcessors: [forkSpanProcessor(), new SimpleSpanProcessor(exporter)],
-});
-provider.register({
-  propagator: new CompositePropagator({
-    propagators: [
-      new W3CTraceContextPropagator(),
-      new W3CBaggagePropagator(),
-      new ForkPropagator(),
-    ],
-  }),
-});
+const trace = new core.W3CTraceContextPropagator();
+const baggage = new core.W3CBaggagePropagator();
+const fork = new ForkPropagator();
+const propagator = new core.CompositePropagator({ propagators: [trace, baggage, fork] });
+const spanProcessors = [forkSpanProcessor(), new SimpleSpanProcessor(exporter)];
+const provider = new NodeTracerProvider({ spanProcessors });
+provider.register({ propagator });
 const instrumentations = [new HttpInstrumentation(), new UndiciInstrumentation()];
 const http = requireHttp();
 
