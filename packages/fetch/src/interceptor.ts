@@ -21,8 +21,14 @@ export interface DispatchOptionsLike {
 /** undici's `Dispatcher['dispatch']`, structurally. */
 export type DispatchLike = (options: DispatchOptionsLike, handler: object) => boolean;
 
-/** undici's `Dispatcher.DispatcherComposeInterceptor`, structurally. */
-export type DispatcherComposeInterceptor = (dispatch: DispatchLike) => DispatchLike;
+/**
+ * undici's `Dispatcher.DispatcherComposeInterceptor`, structurally. The dispatch function it is
+ * given is typed to accept anything undici's is (its options type is stricter than ours); the
+ * one it returns accepts undici's options.
+ */
+export type DispatcherComposeInterceptor = (
+  dispatch: (options: never, handler: never) => boolean,
+) => DispatchLike;
 
 type HeaderRecord = Record<string, unknown>;
 
@@ -129,7 +135,9 @@ function scopeHandler(handler: object, fork: string | null): object {
  * await request('http://orders.shop.svc.cluster.local/api', { dispatcher });
  */
 export function forkInterceptor(): DispatcherComposeInterceptor {
-  return function forkInterceptor(dispatch) {
+  return function forkInterceptor(next) {
+    // undici calls the next dispatch with the options it was given, plus our headers.
+    const dispatch = next as DispatchLike;
     return function dispatchWithFork(options, handler) {
       const id = getForkId();
       const scopedHandler = scopeHandler(handler, id ?? null);
