@@ -41,6 +41,8 @@ interface Patch {
 
 const patches: Patch[] = [];
 const patchedPrototypes = new WeakSet<object>();
+/** The prototype seen last: usually the only one, so the WeakSet is rarely consulted. */
+let lastPrototype: object | null = null;
 
 function scoped(original: Callback): Callback {
   return function runInRequestFork(this: ScopedRequest, ...args: unknown[]) {
@@ -50,18 +52,23 @@ function scoped(original: Callback): Callback {
   };
 }
 
+function patchPrototype(prototype: Record<string, unknown>): void {
+  patchedPrototypes.add(prototype);
+  for (const name of SCOPED_CALLBACKS) {
+    const original = prototype[name];
+    if (typeof original !== 'function') continue;
+    const wrapper = scoped(original as Callback);
+    prototype[name] = wrapper;
+    patches.push({ prototype, name, original: original as Callback, wrapper });
+  }
+}
+
 /** Makes the callbacks of `request` run in `fork` (null: baseline). */
 export function scopeRequest(request: object, fork: string | null): void {
   const prototype = Object.getPrototypeOf(request) as Record<string, unknown> | null;
-  if (prototype !== null && !patchedPrototypes.has(prototype)) {
-    patchedPrototypes.add(prototype);
-    for (const name of SCOPED_CALLBACKS) {
-      const original = prototype[name];
-      if (typeof original !== 'function') continue;
-      const wrapper = scoped(original as Callback);
-      prototype[name] = wrapper;
-      patches.push({ prototype, name, original: original as Callback, wrapper });
-    }
+  if (prototype !== lastPrototype && prototype !== null) {
+    lastPrototype = prototype;
+    if (!patchedPrototypes.has(prototype)) patchPrototype(prototype);
   }
   (request as ScopedRequest)[REQUEST_FORK] = fork;
 }
@@ -72,6 +79,7 @@ export function unscopeRequests(): void {
     if (prototype[name] === wrapper) prototype[name] = original;
     patchedPrototypes.delete(prototype);
   }
+  lastPrototype = null;
 }
 
 let connectionsScoped = false;

@@ -1,6 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, RequestListener } from 'node:http';
-import { extractForkId, invalidOption, runWithForkId } from '@kubefork/context';
+import { extractForkId, getForkId, invalidOption, runWithForkId } from '@kubefork/context';
 
 /** Options of {@link withForkContext}. */
 export interface ForkContextOptions {
@@ -51,8 +51,11 @@ export function withForkContext(
   return function forkContextListener(this: unknown, request, response) {
     const id =
       trust === undefined || isTrusted(trust, request) ? extractForkId(request.headers) : undefined;
+    // Body events arrive in the connection's context (see bindRequestEvents); when that holds no
+    // fork and the request has none either, they already see the right thing.
+    const rebind = id !== undefined || getForkId() !== undefined;
     runWithForkId(id, () => {
-      bindRequestEvents(request);
+      if (rebind) bindRequestEvents(request);
       listener.call(this, request, response);
     });
   };
