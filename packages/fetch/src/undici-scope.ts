@@ -13,9 +13,9 @@ import { getForkId, runWithForkId } from '@kubefork/context';
  * that other fork and routed there (verified on Node 20.20, 22.23, 24.22 with undici 6 and 7).
  * Two measures keep every request in its own fork:
  *
- * 1. The callbacks of each undici request through which handlers re-dispatch (`onHeaders`,
- *    `onComplete`, `onError`) run in the fork the request was made in, so hops and retries are
- *    created in it. Patched once per copy of undici, on its `Request` prototype.
+ * 1. The callbacks of each undici request through which handlers re-dispatch (response start,
+ *    end and error) run in the fork the request was made in, so hops and retries are created
+ *    in it. Patched once per copy of undici, on its `Request` prototype.
  * 2. A connection's own events run outside any fork, so a queued request dispatched from them is
  *    made as baseline, never in a stranger's fork. (A `connections`-limited dispatcher should
  *    compose `forkInterceptor()` to decide the fork when the request is made; see its docs.)
@@ -24,7 +24,15 @@ import { getForkId, runWithForkId } from '@kubefork/context';
 /** The fork a request's callbacks run in: an id, or null for baseline. */
 export const REQUEST_FORK = Symbol('kubefork.request-fork');
 
-const SCOPED_CALLBACKS = ['onHeaders', 'onComplete', 'onError'] as const;
+/** undici 6 and 7 name them onHeaders/onComplete/onError; undici 8 onResponseStart/End/Error. */
+const SCOPED_CALLBACKS = [
+  'onHeaders',
+  'onComplete',
+  'onError',
+  'onResponseStart',
+  'onResponseEnd',
+  'onResponseError',
+] as const;
 
 interface ScopedRequest {
   [REQUEST_FORK]?: string | null;
