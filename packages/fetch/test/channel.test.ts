@@ -1,4 +1,7 @@
 import { channel, hasSubscribers, subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { once } from 'node:events';
+import { createSecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { configure, runWithForkId } from '@kubefork/context';
 import { Agent, interceptors, Pool, fetch as undiciFetch, request as undiciRequest } from 'undici';
 import { Agent as Undici6Agent, fetch as undici6Fetch, request as undici6Request } from 'undici6';
@@ -10,6 +13,7 @@ import {
   startDownstream,
   valuesOf,
 } from '../../../test/support/loopback.js';
+import { createTestCertificate } from '../../../test/support/tls-cert.js';
 import { instrumentFetch } from '../src/index.js';
 
 const CREATE = 'undici:request:create';
@@ -293,6 +297,38 @@ describe('instrumentFetch', () => {
       downstream.received.map((r) => [r.path, valuesOf(r.rawHeaders, 'x-fork-identifier')]),
     );
     expect(byPath).toEqual({ '/a': ['alice'], '/b': [] });
+  });
+
+  it('sends the header once and merges baggage over HTTP/2 (allowH2)', async () => {
+    const tls = createTestCertificate();
+    const seen: Record<string, unknown>[] = [];
+    const server = createSecureServer(tls, (request, response) => {
+      seen.push({
+        version: request.httpVersion,
+        fork: request.headers['x-fork-identifier'],
+        baggage: request.headers.baggage,
+      });
+      response.end('ok');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await using(new Agent({ allowH2: true, connect: { ca: tls.cert } }), async (dispatcher) => {
+        await runWithForkId('alice', async () =>
+          (
+            await undiciRequest(`${origin}/a`, { dispatcher, headers: { baggage: 'u=1' } })
+          ).body.dump(),
+        );
+        await (await undiciRequest(`${origin}/b`, { dispatcher })).body.dump();
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(seen).toEqual([
+      { version: '2.0', fork: 'alice', baggage: 'x-fork-identifier=alice,u=1' },
+      { version: '2.0', fork: undefined, baggage: undefined },
+    ]);
   });
 
   it('injects once however often it is installed, and until the last uninstall', async () => {
