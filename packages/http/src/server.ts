@@ -40,7 +40,11 @@ export function withForkContext(
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) {
-      throw invalidOption(key, (options as Record<string, unknown>)[key], 'trust (unknown option)');
+      throw invalidOption(
+        key,
+        (options as Record<string, unknown>)[key],
+        'one of: trust (unknown option)',
+      );
     }
   }
   const { trust } = options;
