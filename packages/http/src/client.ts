@@ -17,8 +17,8 @@ const outgoingAccess: HeaderAccess<ClientRequest> = {
 /**
  * Adds the current fork to a client request that has just been created. Does nothing outside
  * a fork, for destinations `propagateTo` rejects, and for a request whose head was already
- * written together with body bytes (nothing can be added then). Never throws: the caller's request must not fail
- * because of us.
+ * written together with body bytes (nothing can be added then). Never throws: the caller's
+ * request must not fail because of us.
  */
 export function injectIntoClientRequest(request: ClientRequest): void {
   if (getForkId() === undefined) return;

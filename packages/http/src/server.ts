@@ -1,6 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, RequestListener } from 'node:http';
-import { extractForkId, invalidOption, runWithForkId } from '@kubefork/context';
+import { extractForkId, getForkId, invalidOption, runWithForkId } from '@kubefork/context';
 
 /** Options of {@link withForkContext}. */
 export interface ForkContextOptions {
@@ -40,7 +40,11 @@ export function withForkContext(
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) {
-      throw invalidOption(key, (options as Record<string, unknown>)[key], 'trust (unknown option)');
+      throw invalidOption(
+        key,
+        (options as Record<string, unknown>)[key],
+        'one of: trust (unknown option)',
+      );
     }
   }
   const { trust } = options;
@@ -51,8 +55,11 @@ export function withForkContext(
   return function forkContextListener(this: unknown, request, response) {
     const id =
       trust === undefined || isTrusted(trust, request) ? extractForkId(request.headers) : undefined;
+    // Body events arrive in the connection's context (see bindRequestEvents); when that holds no
+    // fork and the request has none either, they already see the right thing.
+    const rebind = id !== undefined || getForkId() !== undefined;
     runWithForkId(id, () => {
-      bindRequestEvents(request);
+      if (rebind) bindRequestEvents(request);
       listener.call(this, request, response);
     });
   };

@@ -2,7 +2,13 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { configure, ERR_INVALID_OPTION, getForkId, type InvalidReason } from '@kubefork/context';
+import {
+  configure,
+  ERR_INVALID_OPTION,
+  getForkId,
+  type InvalidReason,
+  runWithForkId,
+} from '@kubefork/context';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   closeServers,
@@ -142,6 +148,23 @@ describe('withForkContext', () => {
       'POST / HTTP/1.1\r\nHost: x\r\nx-fork-identifier: alice\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nab\r\n';
     await sendInPieces(port, head, ['2\r\ncd\r\n', '0\r\n\r\n']);
     expect(seen).toEqual(['ab:alice', 'cd:alice']);
+  });
+
+  it('keeps body listeners of a baseline request out of a fork the server was started in', async () => {
+    const seen: string[] = [];
+    const server = http.createServer(
+      withForkContext((request, response) => {
+        request.on('data', () => {});
+        request.on('end', () => {
+          seen.push(getForkId() ?? 'baseline');
+          response.end();
+        });
+      }),
+    );
+    const port = await runWithForkId('stray', () => listen(server));
+    const head = 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n';
+    await sendInPieces(port, head, ['ab']);
+    expect(seen).toEqual(['baseline']);
   });
 
   it('does not carry a fork into the next request on the same keep-alive connection', async () => {
