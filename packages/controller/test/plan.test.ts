@@ -395,6 +395,24 @@ describe('planHost: an existing VirtualService', () => {
     expect(result.virtualService?.spec.http).toEqual(existing.spec.http);
   });
 
+  it('refuses to adopt a VirtualService that also routes other hosts', () => {
+    const existing = foreignVirtualService({ 'kubefork.dev/adopt': 'true' });
+    existing.spec.hosts = ['cart', 'pay'];
+    const result = plan([vsconfig({ name: 'a' })], { existing });
+    expect(result.virtualService).toBeNull();
+    expect(result.results[0]).toMatchObject({
+      ready: false,
+      reason: 'HostClaimedByForeignVirtualService',
+    });
+    expect(result.results[0]?.message).toContain('routes other hosts too (cart, pay)');
+  });
+
+  it('adopts a VirtualService that names its host in several spellings', () => {
+    const existing = foreignVirtualService({ 'kubefork.dev/adopt': 'true' });
+    existing.spec.hosts = ['cart', 'cart.shop', 'cart.shop.svc', fqdn('cart')];
+    expect(plan([vsconfig({ name: 'a' })], { existing }).results[0]?.reason).toBe('Accepted');
+  });
+
   it('adds the default route to an adopted VirtualService that has no HTTP routes', () => {
     const existing = foreignVirtualService({ 'kubefork.dev/adopt': 'true' });
     delete existing.spec.http;
