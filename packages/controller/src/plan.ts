@@ -1,6 +1,7 @@
 import {
   DEFAULT_CLUSTER_DOMAIN,
   DEFAULT_HEADER_ALLOW_LIST,
+  DEFAULT_ROUTE_NAME,
   HOST_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
@@ -119,7 +120,8 @@ function managedVirtualService(forks: readonly Fork[], options: PlanOptions): Vi
 /**
  * The adopted VirtualService with the current fork routes in front. Routes kubefork added earlier
  * (named `kubefork-…`) are replaced, everything else is kept as it is. A VirtualService without
- * HTTP routes gets the default route too, or HTTP requests that match no fork would find no route.
+ * HTTP routes of its own gets a default route too (`kubefork-default`), or HTTP requests that
+ * match no fork would find no route.
  */
 function adoptedVirtualService(
   existing: VirtualService,
@@ -132,8 +134,13 @@ function adoptedVirtualService(
     (route) => !(typeof route?.name === 'string' && route.name.startsWith(ROUTE_NAME_PREFIX)),
   );
   const http = [...forkRoutes(forks, namespace, clusterDomain), ...kept];
-  if (kept.length === 0 && forks.length > 0)
-    http.push(defaultRoute(host, namespace, clusterDomain));
+  if (kept.length === 0 && forks.length > 0) {
+    // Prefixed, so it goes again with the last fork like every route kubefork added.
+    http.push({
+      ...defaultRoute(host, namespace, clusterDomain),
+      name: `${ROUTE_NAME_PREFIX}${DEFAULT_ROUTE_NAME}`,
+    });
+  }
   const adopted: VirtualService = {
     ...rest,
     metadata: desiredMetadata(metadata),

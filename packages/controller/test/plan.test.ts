@@ -420,9 +420,17 @@ describe('planHost: an existing VirtualService', () => {
     expect(routeNames({ virtualService, results: [] })).toEqual([
       'kubefork-alice',
       'kubefork-alice-baggage',
-      'default',
+      'kubefork-default',
     ]);
     expect(matchRoute(virtualService!, { headers: {} })).toBe(fqdn('cart'));
+  });
+
+  it('removes that default route again with the last fork', () => {
+    const existing = foreignVirtualService({ 'kubefork.dev/adopt': 'true' });
+    delete existing.spec.http;
+    const withFork = plan([vsconfig({ name: 'a' })], { existing });
+    const withoutFork = plan([], { existing: withFork.virtualService! });
+    expect(withoutFork.virtualService?.spec).toStrictEqual(existing.spec);
   });
 
   it('routes non-fork requests of an adopted VirtualService as before', () => {
