@@ -1,0 +1,6 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  // render.test.ts starts real processes; a busy 2-core machine must not turn that into a timeout.
+  test: { name: 'controller', include: ['test/**/*.test.ts'], testTimeout: 30_000 },
+});
