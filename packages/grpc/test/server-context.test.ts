@@ -1,3 +1,5 @@
+import type { ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { getForkId } from '@kubefork/context';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   CALL_TYPES,
@@ -41,8 +43,11 @@ describe.each(SERVER_SETUPS)('$name', (setup) => {
     client = server = undefined;
   });
 
-  async function connect(options?: Parameters<typeof setup.start>[1]): Promise<ProbeClient> {
-    server = await setup.start(observingService, options);
+  async function connect(
+    options?: Parameters<typeof setup.start>[1],
+    implementation: UntypedServiceImplementation = observingService,
+  ): Promise<ProbeClient> {
+    server = await setup.start(implementation, options);
     client = probeClient(server.port);
     return client;
   }
@@ -88,6 +93,28 @@ describe.each(SERVER_SETUPS)('$name', (setup) => {
       expect(late.map((o) => o.point)).toEqual(['late-data', 'late-data', 'late-data', 'late-end']);
       expect(late.map((o) => o.fork)).toEqual(['bob', 'bob', 'bob', 'bob']);
     });
+  });
+
+  it('delivers the cancelled event of a call in its fork', async () => {
+    let started!: () => void;
+    let cancelled!: (fork: string | null) => void;
+    const handlerStarted = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const cancelledIn = new Promise<string | null>((resolve) => {
+      cancelled = resolve;
+    });
+    const connected = await connect(undefined, {
+      ...observingService,
+      unary: (call: ServerUnaryCall<unknown, unknown>) => {
+        call.on('cancelled', () => cancelled(getForkId() ?? null));
+        started();
+      },
+    });
+    const call = connected.unary({}, metadataOf(['x-fork-identifier', 'frank']), () => {});
+    await handlerStarted;
+    call.cancel();
+    expect(await cancelledIn).toBe('frank');
   });
 
   it('passes the metadata and the method path to trust', async () => {
