@@ -1,12 +1,8 @@
 import type { EventEmitter } from 'node:events';
 import type { Metadata, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { invalidOption, runWithForkId } from '@kubefork/context';
-import {
-  type ForkServerOptions,
-  inboundForkId,
-  resolveServerOptions,
-  type ServerSettings,
-} from './options.js';
+import { inboundForkId } from './inbound.js';
+import { type ForkServerOptions, resolveServerOptions, type ServerSettings } from './options.js';
 
 /** What every grpc-js server call object (unary or stream) offers. */
 interface ServerCall extends EventEmitter {

@@ -1,6 +1,5 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { invalidOption } from '@kubefork/context';
-import { forkIdFromMetadata } from './metadata.js';
 
 /** Options of `forkServerInterceptor` and `withForkHandlers`. */
 export interface ForkServerOptions {
@@ -40,22 +39,4 @@ export function resolveServerOptions(options: ForkServerOptions | undefined): Se
     throw invalidOption('trust', trust, 'a function (metadata, path) => boolean');
   }
   return { trust };
-}
-
-/** The fork id a call runs in: the inbound one when trusted and valid, else undefined. */
-export function inboundForkId(
-  settings: ServerSettings,
-  metadata: Metadata,
-  path: string,
-): string | undefined {
-  const trust = settings.trust;
-  if (trust !== undefined) {
-    try {
-      if (!trust(metadata, path)) return undefined;
-    } catch {
-      // Fail closed: a broken predicate at the edge must not let outside callers pick a fork.
-      return undefined;
-    }
-  }
-  return forkIdFromMetadata(metadata);
 }

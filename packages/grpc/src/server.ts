@@ -4,12 +4,8 @@ import {
   type ServerInterceptor,
 } from '@grpc/grpc-js';
 import { runWithForkId } from '@kubefork/context';
-import {
-  type ForkServerOptions,
-  inboundForkId,
-  resolveServerOptions,
-  type ServerSettings,
-} from './options.js';
+import { inboundForkId } from './inbound.js';
+import { type ForkServerOptions, resolveServerOptions, type ServerSettings } from './options.js';
 
 /** The handler side of a call (grpc-js does not export the type by name). */
 type HandlerListener = Parameters<ServerInterceptingCall['start']>[0];
