@@ -29,6 +29,10 @@ export interface RequestInfo {
   subresource: string | undefined;
   contentType: string | undefined;
   fieldManager: string | undefined;
+  /** The bearer token: tells apart clients with different credentials. */
+  user: string | undefined;
+  /** `performance.now()` when the request arrived. */
+  at: number;
 }
 
 export interface RequestRecord extends RequestInfo {
@@ -115,15 +119,15 @@ export class FakeApiServer {
     return this.#url;
   }
 
-  /** A KubeConfig for the real client pointing at this server. */
-  kubeConfig(): KubeConfig {
+  /** A KubeConfig for the real client pointing at this server; `token` names the client. */
+  kubeConfig(token = 'fake-token'): KubeConfig {
     const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(this.kubeConfigYaml());
+    kubeConfig.loadFromString(this.kubeConfigYaml(token));
     return kubeConfig;
   }
 
   /** The same, as a kubeconfig file's text (for processes started with `KUBECONFIG`). */
-  kubeConfigYaml(): string {
+  kubeConfigYaml(token = 'fake-token'): string {
     return [
       'apiVersion: v1',
       'kind: Config',
@@ -132,7 +136,7 @@ export class FakeApiServer {
       `  cluster: { server: "${this.#url}", insecure-skip-tls-verify: true }`,
       'users:',
       '- name: fake',
-      '  user: { token: fake-token }',
+      `  user: { token: ${token} }`,
       'contexts:',
       '- name: fake',
       '  context: { cluster: fake, user: fake }',
@@ -463,6 +467,8 @@ function parseRequest(req: IncomingMessage): RequestInfo {
     subresource,
     contentType: req.headers['content-type'],
     fieldManager: url.searchParams.get('fieldManager') ?? undefined,
+    user: /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1],
+    at: performance.now(),
   };
 }
 

@@ -47,10 +47,6 @@ export interface PatchOptions extends WriteOptions {
 
 export type WatchListener = (event: { type: EventType; object: JsonObject }) => void;
 
-function now(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-}
-
 function metadataOf(object: JsonObject): JsonObject {
   if (!isObject(object.metadata)) object.metadata = {};
   return object.metadata as JsonObject;
@@ -109,6 +105,8 @@ function selectionMatcher(selection: Selection): (object: JsonObject | undefined
 }
 
 export class FakeStore {
+  /** The server's clock (creationTimestamp, managedFields times); tests may replace it. */
+  clock: () => Date = () => new Date();
   readonly #types = new Map<string, ResourceType>();
   readonly #objects = new Map<string, Map<string, Stored>>();
   readonly #watchers = new Map<string, Set<(entry: HistoryEntry) => void>>();
@@ -197,7 +195,7 @@ export class FakeStore {
     Object.assign(metadata, {
       namespace,
       uid: randomUUID(),
-      creationTimestamp: now(),
+      creationTimestamp: this.#now(),
       generation: 1,
     });
     if (!type.namespaced) delete metadata.namespace;
@@ -208,7 +206,7 @@ export class FakeStore {
       manager: options.manager,
       scope: 'all',
       apiVersion,
-      now: now(),
+      now: this.#now(),
     });
     return this.#write(type, apiVersion, undefined, object, managers);
   }
@@ -390,7 +388,7 @@ export class FakeStore {
         manager: options.manager,
         force: options.force === true,
         apiVersion,
-        now: now(),
+        now: this.#now(),
       });
     } catch (error) {
       if (!(error instanceof ApplyConflictError)) throw error;
@@ -413,7 +411,7 @@ export class FakeStore {
       Object.assign(metadataOf(object), {
         namespace,
         uid: randomUUID(),
-        creationTimestamp: now(),
+        creationTimestamp: this.#now(),
         generation: 1,
       });
     }
@@ -456,7 +454,7 @@ export class FakeStore {
       scope,
       subresource: options.subresource,
       apiVersion,
-      now: now(),
+      now: this.#now(),
     });
     return this.#write(type, apiVersion, current, object, managers);
   }
@@ -507,6 +505,12 @@ export class FakeStore {
       this.#compactedRv = dropped.at(-1)!.rv;
     }
     for (const deliver of [...this.#watchers.get(entry.key)!]) deliver(entry);
+  }
+
+  #now(): string {
+    return this.clock()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
   }
 
   #bucket(type: ResourceType): Map<string, Stored> {
