@@ -195,6 +195,16 @@ export class FakeCluster {
     this.server.store.delete(this.#virtualServices, 'networking.istio.io/v1beta1', namespace, name);
   }
 
+  /** A write to a resource no controller watches: moves the resourceVersion on, nothing else. */
+  writeUnwatched(): void {
+    const body = {
+      metadata: { generateName: 'unrelated.' },
+      reason: 'Test',
+      message: 'unrelated write',
+    };
+    this.server.store.create(this.#events, 'v1', 'default', body, { manager: 'test' });
+  }
+
   events(namespace: string): CoreEvent[] {
     return this.server.store.list(this.#events, 'v1', { namespace })
       .items as unknown as CoreEvent[];
