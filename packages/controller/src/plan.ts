@@ -1,6 +1,7 @@
 import {
   DEFAULT_CLUSTER_DOMAIN,
   DEFAULT_HEADER_ALLOW_LIST,
+  DEFAULT_ROUTE_NAME,
   HOST_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
@@ -46,7 +47,7 @@ function compareResults(a: PlanResult, b: PlanResult): number {
   );
 }
 
-interface Options {
+export interface PlanOptions {
   namespace: string;
   host: string;
   allowList: Set<string>;
@@ -54,7 +55,7 @@ interface Options {
 }
 
 /** Checks the caller's input (not the VSConfigs): mistakes here are bugs, so they throw. */
-function readOptions(input: PlanHostInput): Options {
+export function readOptions(input: PlanHostInput): PlanOptions {
   if (typeof input !== 'object' || input === null) {
     throw invalidInput('planHost input', input, 'an object');
   }
@@ -96,7 +97,7 @@ function readOptions(input: PlanHostInput): Options {
   return { namespace, host, allowList, clusterDomain };
 }
 
-function managedVirtualService(forks: readonly Fork[], options: Options): VirtualService {
+function managedVirtualService(forks: readonly Fork[], options: PlanOptions): VirtualService {
   const { namespace, host, clusterDomain } = options;
   return {
     apiVersion: VIRTUAL_SERVICE_API_VERSION,
@@ -119,12 +120,13 @@ function managedVirtualService(forks: readonly Fork[], options: Options): Virtua
 /**
  * The adopted VirtualService with the current fork routes in front. Routes kubefork added earlier
  * (named `kubefork-…`) are replaced, everything else is kept as it is. A VirtualService without
- * HTTP routes gets the default route too, or HTTP requests that match no fork would find no route.
+ * HTTP routes of its own gets a default route too (`kubefork-default`), or HTTP requests that
+ * match no fork would find no route.
  */
 function adoptedVirtualService(
   existing: VirtualService,
   forks: readonly Fork[],
-  options: Options,
+  options: PlanOptions,
 ): VirtualService {
   const { namespace, host, clusterDomain } = options;
   const { status: _status, metadata, spec, ...rest } = existing;
@@ -132,8 +134,13 @@ function adoptedVirtualService(
     (route) => !(typeof route?.name === 'string' && route.name.startsWith(ROUTE_NAME_PREFIX)),
   );
   const http = [...forkRoutes(forks, namespace, clusterDomain), ...kept];
-  if (kept.length === 0 && forks.length > 0)
-    http.push(defaultRoute(host, namespace, clusterDomain));
+  if (kept.length === 0 && forks.length > 0) {
+    // Prefixed, so it goes again with the last fork like every route kubefork added.
+    http.push({
+      ...defaultRoute(host, namespace, clusterDomain),
+      name: `${ROUTE_NAME_PREFIX}${DEFAULT_ROUTE_NAME}`,
+    });
+  }
   const adopted: VirtualService = {
     ...rest,
     metadata: desiredMetadata(metadata),
@@ -142,6 +149,19 @@ function adoptedVirtualService(
   if (http.length > 0) adopted.spec.http = http;
   else delete adopted.spec.http;
   return adopted;
+}
+
+/** True when every entry of `spec.hosts` names the planned host (short, `.ns`, `.ns.svc` or FQDN). */
+function routesOnly(existing: VirtualService, options: PlanOptions): boolean {
+  const { namespace, host, clusterDomain } = options;
+  const hosts = existing.spec?.hosts;
+  const names = new Set([
+    host,
+    `${host}.${namespace}`,
+    `${host}.${namespace}.svc`,
+    serviceFqdn(host, namespace, clusterDomain),
+  ]);
+  return Array.isArray(hosts) && hosts.length > 0 && hosts.every((entry) => names.has(entry));
 }
 
 function describeVirtualService(virtualService: VirtualService, namespace: string): string {
@@ -156,7 +176,9 @@ function describeVirtualService(virtualService: VirtualService, namespace: strin
  * Rules: invalid VSConfigs → `Invalid`; a header not on `headerAllowList` → `HeaderNotAllowed`;
  * two forks of the same header and value → the oldest wins, the others `DuplicateHeaderValue`;
  * a foreign `existing` VirtualService → `HostClaimedByForeignVirtualService` and no plan, unless
- * it is annotated `kubefork.dev/adopt: "true"` (then the fork routes go before its own routes).
+ * it is annotated `kubefork.dev/adopt: "true"` and routes this host alone: then the plan is that
+ * object with the fork routes before its own routes, which stay as they are (also when no fork is
+ * left: the plan then removes the fork routes, it never asks to delete a foreign object).
  * Routes: an exact-header route per fork, then a baggage route per fork, then the default route
  * to the host; forks ordered by (headerName, headerValue, creationTimestamp, name).
  *
@@ -222,15 +244,19 @@ export function planHost(input: PlanHostInput): HostPlan {
 
   candidates.sort(compareForks);
   const foreign = existing !== undefined && !isManagedVirtualService(existing);
-  const adopted = foreign && isAdoptableVirtualService(existing);
+  const adoptable = foreign && isAdoptableVirtualService(existing);
+  const adopted = adoptable && routesOnly(existing, options);
   if (foreign && !adopted) {
     const where = describeVirtualService(existing, namespace);
+    const message = adoptable
+      ? `VirtualService ${where} is annotated kubefork.dev/adopt but routes other hosts too (${(existing.spec?.hosts ?? []).join(', ') || 'none'}); kubefork adopts only a VirtualService of host "${host}" alone, or its fork routes would capture the other hosts' traffic.`
+      : `VirtualService ${where} already routes host "${host}" and is not managed by kubefork; annotate it kubefork.dev/adopt: "true" to let kubefork put fork routes before its routes.`;
     for (const fork of candidates) {
       results.push({
         name: fork.name,
         ready: false,
         reason: 'HostClaimedByForeignVirtualService',
-        message: `VirtualService ${where} already routes host "${host}" and is not managed by kubefork; annotate it kubefork.dev/adopt: "true" to let kubefork put fork routes before its routes.`,
+        message,
       });
     }
     return { virtualService: null, results: results.sort(compareResults) };

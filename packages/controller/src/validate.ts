@@ -56,8 +56,10 @@ function dnsLabel(field: string, value: unknown, problems: string[]): string {
   return value as string;
 }
 
+// `null` counts as absent for optional fields: the API server prunes nulls before defaulting.
+
 function headerName(value: unknown, problems: string[]): string {
-  if (value === undefined) return DEFAULT_HEADER;
+  if (value === undefined || value === null) return DEFAULT_HEADER;
   if (
     typeof value !== 'string' ||
     value.length > HEADER_NAME_MAX_LENGTH ||
@@ -91,7 +93,7 @@ function headerValue(value: unknown, problems: string[]): string {
 }
 
 function port(value: unknown, problems: string[]): number | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
     problems.push(`spec.port must be an integer from 1 to 65535; got ${shown(value)}`);
   }
