@@ -40,7 +40,8 @@ describe('reading the baggage member', () => {
     const seen = recording();
     expect(fromBaggage('x-fork-identifier=')).toBeUndefined();
     expect(fromBaggage('x-fork-identifier')).toBeUndefined();
-    expect(seen.map(([, reason]) => reason)).toEqual(['empty', 'empty']);
+    expect(fromBaggage('x-fork-identifier;p=alice')).toBeUndefined();
+    expect(seen.map(([, reason]) => reason)).toEqual(['empty', 'empty', 'empty']);
   });
 
   it('skips malformed members of other keys without losing ours', () => {
