@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeCluster, metric, settled } from './support/cluster.js';
-import type { RequestRecord } from './support/fake-api/server.js';
+import type { RequestInfo, RequestRecord } from './support/fake-api/server.js';
 
 const NS = 'shop';
 let cluster: FakeCluster;
@@ -32,7 +32,7 @@ const since = (from: number, match: (r: RequestRecord) => boolean) =>
 describe('API errors', () => {
   it('backs off exponentially per host through a burst of 500s, then converges', async () => {
     await startCluster();
-    const applies = (r: RequestRecord) => r.plural === 'virtualservices' && r.verb === 'patch';
+    const applies = (r: RequestInfo) => r.plural === 'virtualservices' && r.verb === 'patch';
     cluster.server.inject({ match: applies, status: 500, times: 6 });
     const controller = await cluster.startController({
       retry: { baseDelayMs: 20, maxDelayMs: 10_000 },
@@ -65,7 +65,7 @@ describe('API errors', () => {
 
   it('retries a write that outlives the request timeout', async () => {
     await startCluster();
-    const applies = (r: RequestRecord) => r.plural === 'virtualservices' && r.verb === 'patch';
+    const applies = (r: RequestInfo) => r.plural === 'virtualservices' && r.verb === 'patch';
     cluster.server.inject({ match: applies, delayMs: 2000, times: 1 });
     const controller = await cluster.startController({ requestTimeoutMs: 300 });
     fork('cart');
@@ -184,5 +184,20 @@ describe('watches', () => {
     await expect
       .poll(() => cluster.virtualService(NS, 'cart'), { timeout: 10_000 })
       .toBeUndefined();
+  });
+});
+
+describe('stop', () => {
+  it('leaves no watch open when stopped while its watches are still connecting', async () => {
+    await startCluster();
+    // Watches connect slowly: stop() comes while client-node still awaits their response headers.
+    cluster.server.inject({ match: (r) => r.verb === 'watch', delayMs: 300 });
+    const controller = await cluster.startController();
+    await expect.poll(() => since(0, (r) => r.verb === 'watch').length).toBe(3);
+    await cluster.stopController(controller);
+    await expect.poll(() => cluster.server.openWatches().length, { timeout: 5000 }).toBe(0);
+    await sleep(400); // longer than the injected delay: nothing reconnects after stop
+    expect(cluster.server.openWatches()).toEqual([]);
+    expect(since(0, (r) => r.verb === 'watch')).toHaveLength(3);
   });
 });

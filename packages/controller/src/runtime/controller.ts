@@ -234,6 +234,7 @@ export async function startController(options: ControllerOptions = {}): Promise<
         stopping = true;
         if (elector) await elector.stop();
         await endTerm();
+        apis.close();
         await health.close();
         logger.info('controller stopped', { identity });
       })();

@@ -4,7 +4,8 @@
 // - On 410 it relists and rewatches at once, forever: a server that keeps answering 410 (or
 //   keeps closing watches at once, or keeps failing lists) becomes a tight request loop. Every
 //   list and watch waits out the current failure streak first.
-// - A stopped ListWatch still starts a watch when a list was in flight: we refuse it.
+// - A stopped ListWatch still starts a watch when a list was in flight (we refuse it), and cannot
+//   abort a watch that was still connecting when it stopped (we abort it once connected).
 // - Watches ask for bookmarks (so a reconnect resumes instead of relisting) and are ended by the
 //   server after `timeoutSeconds`; a watch silent for longer than that is aborted, so a dead
 //   connection cannot hang the cache forever.
@@ -225,6 +226,9 @@ class GuardedWatch<T extends CachedObject> extends Watch {
         done(error);
       },
     );
+    // Stopped while the watch was connecting: ListWatch.stop() had no request to abort yet, and
+    // an open watch would keep the process alive.
+    if (this.#informer.stopped) request.abort();
     return request;
   }
 }

@@ -33,6 +33,8 @@ export interface RequestInfo {
   user: string | undefined;
   /** `performance.now()` when the request arrived. */
   at: number;
+  /** The client's port: requests on one kept-alive connection share it. */
+  remotePort: number | undefined;
 }
 
 export interface RequestRecord extends RequestInfo {
@@ -468,6 +470,7 @@ function parseRequest(req: IncomingMessage): RequestInfo {
     contentType: req.headers['content-type'],
     fieldManager: url.searchParams.get('fieldManager') ?? undefined,
     user: /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1],
+    remotePort: req.socket.remotePort,
     at: performance.now(),
   };
 }
