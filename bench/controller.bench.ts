@@ -193,6 +193,7 @@ const convergeMs = performance.now() - started;
 const initial = writes(writesBefore);
 const rss = await scrape(first, 'process_resident_memory_bytes');
 const cpuAtConvergence = await scrape(first, 'process_cpu_seconds_total');
+const heapUsed = await scrape(first, 'nodejs_heap_size_used_bytes');
 
 // 2. one full resync with nothing to do
 const resyncFrom = server.writes().length;
@@ -269,7 +270,7 @@ const rows: [string, string, string][] = [
   [
     '  controller CPU and RSS at convergence',
     `${cpuAtConvergence.toFixed(2)} s CPU`,
-    `${Math.round(rss / 1024 / 1024)} MiB RSS`,
+    `${Math.round(rss / 1024 / 1024)} MiB RSS, ${Math.round(heapUsed / 1024 / 1024)} MiB heap used`,
   ],
   [
     `no-op resync (${fmt(HOSTS)} hosts reconciled)`,

@@ -9,6 +9,7 @@
 // - Watches ask for bookmarks (so a reconnect resumes instead of relisting) and are ended by the
 //   server after `timeoutSeconds`; a watch silent for longer than that is aborted, so a dead
 //   connection cannot hang the cache forever.
+// - Cached objects lose `metadata.managedFields`, which nothing here reads.
 import {
   type KubeConfig,
   type KubernetesListObject,
@@ -45,9 +46,22 @@ export interface InformerOptions<T extends CachedObject> {
   watchTimeoutSeconds?: number;
   /** Told about each failed list or watch (for metrics). */
   onFailure?: (error: unknown) => void;
+  /** Shrinks each object before it is cached. Default `stripManagedFields`. */
+  transform?: (object: T) => T;
 }
 
 type Handler<T> = (object: T) => void;
+
+/**
+ * The default transform: drops `metadata.managedFields` before an object enters the cache, often
+ * the larger part of an object and never read here (controller-runtime's
+ * TransformStripManagedFields).
+ */
+export function stripManagedFields<T extends CachedObject>(object: T): T {
+  const metadata = object.metadata as { managedFields?: unknown } | undefined;
+  if (metadata && 'managedFields' in metadata) delete metadata.managedFields;
+  return object;
+}
 
 /** Thrown into ListWatch when it tries to list after `stop()`. */
 class StoppedError extends Error {
@@ -139,6 +153,9 @@ export class Informer<T extends CachedObject> {
     });
   }
 
+  /** Applied to every object before it enters the cache. */
+  readonly transform = (object: T): T => (this.#options.transform ?? stripManagedFields)(object);
+
   get watchTimeoutSeconds(): number {
     return this.#options.watchTimeoutSeconds ?? 300;
   }
@@ -151,7 +168,9 @@ export class Informer<T extends CachedObject> {
     await this.#pause();
     if (this.stopped) throw new StoppedError('informer stopped');
     try {
-      return await this.#options.list();
+      const list = await this.#options.list();
+      list.items = list.items.map(this.transform);
+      return list;
     } catch (error) {
       this.#failures += 1;
       this.#options.onFailure?.(error);
@@ -216,9 +235,12 @@ class GuardedWatch<T extends CachedObject> extends Watch {
       { ...queryParams, allowWatchBookmarks: true, timeoutSeconds },
       (phase, object, raw) => {
         arm();
-        if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED')
+        let cached = object;
+        if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED') {
           receivedObjects = true;
-        callback(phase, object, raw);
+          cached = this.#informer.transform(object as T);
+        }
+        callback(phase, cached, raw);
       },
       (error: unknown) => {
         clearTimeout(watchdog);

@@ -11,6 +11,7 @@ export class RecentWrites<T extends Versioned> {
   readonly #written = new Map<string, { object: T; at: number }>();
   readonly #deleted = new Map<string, { uid: string | undefined; at: number }>();
   readonly #ttlMs: number;
+  #writes = 0;
 
   constructor(ttlMs = 30_000) {
     this.#ttlMs = ttlMs;
@@ -19,11 +20,19 @@ export class RecentWrites<T extends Versioned> {
   wrote(key: string, object: T): void {
     this.#deleted.delete(key);
     this.#written.set(key, { object, at: performance.now() });
+    this.#writes += 1;
+    if (this.#writes % 256 === 0) this.#sweep();
   }
 
   deleted(key: string, uid: string | undefined): void {
     this.#written.delete(key);
     this.#deleted.set(key, { uid, at: performance.now() });
+  }
+
+  /** The informer cached `object`: our copy is not needed once the cache is as new. */
+  observed(key: string, object: T): void {
+    const written = this.#written.get(key);
+    if (written && isAtLeast(object, written.object)) this.#written.delete(key);
   }
 
   /** The informer saw the object go away: nothing of ours can be newer. */
@@ -48,6 +57,13 @@ export class RecentWrites<T extends Versioned> {
       return cached;
     }
     return written.object;
+  }
+
+  /** Drops expired entries of keys nobody asked about again. */
+  #sweep(): void {
+    const oldest = performance.now() - this.#ttlMs;
+    for (const [key, entry] of this.#written) if (entry.at < oldest) this.#written.delete(key);
+    for (const [key, entry] of this.#deleted) if (entry.at < oldest) this.#deleted.delete(key);
   }
 
   clear(): void {

@@ -6,7 +6,7 @@
 //   2. Status of each VSConfig, through /status, only when it changed.
 //   3. A Warning event when a VSConfig becomes not Ready (or not Ready for a new reason).
 import { isDeepStrictEqual } from 'node:util';
-import { PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { VIRTUAL_SERVICE_API_VERSION, VSCONFIG_API_VERSION } from '../constants.js';
 import { planHost } from '../plan.js';
 import type { PlanResult, VirtualService, VSConfig } from '../types.js';
@@ -14,6 +14,7 @@ import { isAdoptableVirtualService, isManagedVirtualService } from '../virtual-s
 import type { KubeApis } from './api.js';
 import type { EventRecorder } from './events.js';
 import { type HostKey, objectKey, parseHostKey } from './host-index.js';
+import { stripManagedFields } from './informer.js';
 import { type Logger, statusCode } from './logger.js';
 import type { ControllerMetrics } from './metrics.js';
 import type { RecentWrites } from './recent-writes.js';
@@ -35,12 +36,21 @@ export const VIRTUAL_SERVICE_RESOURCE = {
   plural: 'virtualservices',
 };
 
+/** All the controller keeps of a Service. */
+export interface ServiceRef {
+  metadata?: {
+    name?: string | undefined;
+    namespace?: string | undefined;
+    resourceVersion?: string | undefined;
+  };
+}
+
 /** What a reconcile reads and writes through; owned by the session. */
 export interface ReconcileContext {
   apis: KubeApis;
   vsconfigsOf(key: HostKey): VSConfig[];
   virtualServicesOf(key: HostKey): VirtualService[];
-  service(namespace: string, name: string): V1Service | undefined;
+  service(namespace: string, name: string): ServiceRef | undefined;
   recentVirtualServices: RecentWrites<VirtualService>;
   recentVSConfigs: RecentWrites<VSConfig>;
   /** Fingerprint of the last plan each host converged to: a later difference is drift. */
@@ -185,7 +195,7 @@ async function writeVirtualService(
       mergePatch,
     )) as VirtualService;
   }
-  recentVirtualServices.wrote(objectKey(result.metadata), result);
+  recentVirtualServices.wrote(objectKey(result.metadata), stripManagedFields(result));
   context.converged.set(key, fingerprint);
   context.logger.debug('applied VirtualService', { virtualService: `${namespace}/${name}` });
   return true;
@@ -248,7 +258,7 @@ async function writeStatus(
     if (statusCode(error) === 404) return false;
     throw error;
   }
-  context.recentVSConfigs.wrote(objectKey(updated.metadata), updated);
+  context.recentVSConfigs.wrote(objectKey(updated.metadata), stripManagedFields(updated));
   const before = readyCondition(vsconfig.status);
   const after = readyCondition(desired);
   if (after?.status === 'False' && (before?.status !== 'False' || before.reason !== after.reason)) {

@@ -1,6 +1,6 @@
 // One term of reconciling: informers, work queue, workers and resync, from start to stop. Without
 // leader election there is one session for the life of the controller; with it, one per term.
-import type { KubeConfig, V1Service } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { VirtualService, VSConfig } from '../types.js';
 import {
   isAdoptableVirtualService,
@@ -20,6 +20,7 @@ import { RecentWrites } from './recent-writes.js';
 import {
   type ReconcileContext,
   reconcileHost,
+  type ServiceRef,
   VIRTUAL_SERVICE_RESOURCE,
   VSCONFIG_RESOURCE,
 } from './reconcile.js';
@@ -62,7 +63,7 @@ export class Session {
   readonly #options: SessionOptions;
   readonly #vsconfigs: Informer<VSConfig>;
   readonly #virtualServices: Informer<VirtualService>;
-  readonly #services: Informer<V1Service>;
+  readonly #services: Informer<ServiceRef>;
   readonly #vsconfigHosts = new MultiIndex();
   readonly #vsconfigServices = new MultiIndex();
   readonly #virtualServiceHosts = new MultiIndex();
@@ -109,7 +110,7 @@ export class Session {
         }>,
       onFailure: onFailure('virtualservices'),
     });
-    this.#services = new Informer<V1Service>({
+    this.#services = new Informer<ServiceRef>({
       ...common,
       name: 'services',
       path: namespace ? `/api/v1/namespaces/${namespace}/services` : '/api/v1/services',
@@ -118,6 +119,14 @@ export class Session {
           ? apis.core.listNamespacedService({ namespace })
           : apis.core.listServiceForAllNamespaces(),
       onFailure: onFailure('services'),
+      // Only whether a Service exists matters: cache its identity, not its spec.
+      transform: ({ metadata }) => ({
+        metadata: {
+          name: metadata?.name,
+          namespace: metadata?.namespace,
+          resourceVersion: metadata?.resourceVersion,
+        },
+      }),
     });
     this.#wireEvents();
     this.#context = {
@@ -224,6 +233,7 @@ export class Session {
     const { clusterDomain } = this.#options;
     const onVSConfig = (vsconfig: VSConfig) => {
       const key = objectKey(vsconfig.metadata);
+      this.#context.recentVSConfigs.observed(key, vsconfig);
       const namespace = vsconfig.metadata.namespace ?? '';
       const host = hostOf(vsconfig);
       const service = typeof vsconfig.spec?.service === 'string' ? vsconfig.spec.service : '';
@@ -240,6 +250,7 @@ export class Session {
     });
 
     const onVirtualService = (vs: VirtualService) => {
+      this.#context.recentVirtualServices.observed(objectKey(vs.metadata), vs);
       const hosts = virtualServiceHosts(vs, clusterDomain).map((h) => hostKey(h.namespace, h.host));
       this.#enqueue(this.#virtualServiceHosts.set(objectKey(vs.metadata), hosts));
     };
@@ -252,7 +263,7 @@ export class Session {
     });
 
     // Only whether a Service exists matters (ServiceNotFound), so updates are ignored.
-    const onService = (service: V1Service) => {
+    const onService = (service: ServiceRef) => {
       for (const vsconfig of this.#vsconfigServices.objects(objectKey(service.metadata))) {
         this.#enqueue(this.#vsconfigHosts.valuesOf(vsconfig));
       }
