@@ -1,5 +1,6 @@
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { renderCommand } from './render-command.js';
+import { runCommand } from './run-command.js';
 
 /** Where a command reads and writes; `process` in production, anything stream-like in tests. */
 export interface CliIO {
@@ -20,6 +21,7 @@ export interface Command {
 /** Every subcommand, by name. A new one (e.g. `run`) is one entry here plus its own file. */
 export const commands: Record<string, Command> = {
   render: renderCommand,
+  run: runCommand,
 };
 
 function overview(): string {

@@ -18,6 +18,13 @@ export {
 export { matchRoute } from './match-route.js';
 export { planHost } from './plan.js';
 export { baggageMemberRegex } from './routes.js';
+// The running controller (runtime/ talks to the API server; everything above is pure).
+export type { Controller, ControllerOptions } from './runtime/controller.js';
+export { startController } from './runtime/controller.js';
+export { loadKubeConfig } from './runtime/kube-config.js';
+export type { LeaderElectionOptions } from './runtime/leader.js';
+export type { Logger, LogLevel } from './runtime/logger.js';
+export { createJsonLogger } from './runtime/logger.js';
 export type {
   Condition,
   Destination,
