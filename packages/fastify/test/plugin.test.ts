@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { getForkId } from '@kubefork/context';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,6 +35,17 @@ function createPool(): (callback: () => void) => void {
 describe.each(majors)('Fastify $major: registering the plugin', ({ fastify, middie }) => {
   it('exports the same plugin as default and as forkContext', () => {
     expect(forkContextDefault).toBe(forkContext);
+  });
+
+  it('registers from CommonJS, where require() returns the module namespace', async () => {
+    // The built package, as a CommonJS service loads it (require of ESM, Node 20.19+).
+    const required = createRequire(import.meta.url)('@kubefork/fastify') as typeof forkContext;
+    app = fastify();
+    await app.register(required);
+    app.get('/', async () => ({ fork: getForkId() ?? null }));
+    const base = await listen(app);
+    const res = await send(base, '/', { headers: { 'x-fork-identifier': 'alice' } });
+    expect(res.json()).toEqual({ fork: 'alice' });
   });
 
   it('keeps the fork for the handler when @fastify/middie middleware resumes outside the request context', async () => {
