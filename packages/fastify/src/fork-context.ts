@@ -130,7 +130,7 @@ function isTrusted(trust: (request: FastifyRequest) => boolean, request: Fastify
 }
 
 // What fastify-plugin would set, written directly so that one build registers on Fastify 4 and
-// 5 (fastify-plugin pins a Fastify major per release): skip-override shares the hooks and the
+// 5 without a dependency whose majors follow Fastify's: skip-override shares the hooks and the
 // decorator with the whole app instead of encapsulating them in a child context.
 Object.defineProperties(forkContextPlugin, {
   [Symbol.for('skip-override')]: { value: true },
