@@ -1,6 +1,12 @@
 // A small node:http client for tests against real servers on 127.0.0.1: exact control over
 // repeated headers, keep-alive sockets and a body that arrives after the headers.
-import { type Agent, type IncomingHttpHeaders, type OutgoingHttpHeaders, request } from 'node:http';
+import {
+  type Agent,
+  get,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  request,
+} from 'node:http';
 import type { AddressInfo, Server } from 'node:net';
 
 export interface SendOptions {
@@ -63,6 +69,21 @@ export function send(base: string, path: string, options: SendOptions = {}): Pro
       req.flushHeaders();
       setTimeout(() => req.end(body), bodyDelayMs);
     }
+  });
+}
+
+/** `http.get(url)`, the way a handler calls another service; resolves with the reply's body. */
+export function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () => resolve(text));
+      res.on('error', reject);
+    }).on('error', reject);
   });
 }
 
