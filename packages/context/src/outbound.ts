@@ -51,15 +51,24 @@ export function forkHeaders(target?: string | URL): Record<string, string> {
  * value the caller set explicitly wins and is left alone), and our member merged into
  * `baggage` with every other member kept. Does nothing outside a fork or when `propagateTo`
  * rejects `target`. Returns true when the request now carries a fork.
+ *
+ * `forkId` adds that fork instead of the current one, for integrations whose fork comes from
+ * elsewhere (an OpenTelemetry context); an invalid `forkId` adds nothing. Default: `getForkId()`.
  */
 export function injectForkHeaders<C>(
   carrier: C,
   access: HeaderAccess<C>,
   target?: string | URL,
+  forkId?: string,
 ): boolean {
-  const id = getForkId();
-  if (id === undefined) return false;
   const config = state.config;
+  const id =
+    forkId === undefined
+      ? getForkId()
+      : typeof forkId === 'string' && invalidReason(forkId, config) === undefined
+        ? forkId
+        : undefined;
+  if (id === undefined) return false;
   if (!shouldPropagate(config, target)) return false;
 
   let effective: string | undefined = id;

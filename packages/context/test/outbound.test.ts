@@ -123,4 +123,33 @@ describe('injectForkHeaders', () => {
     expect(headers.get('baggage')).toBe('x-fork-identifier=alice,userId=42');
     expect(headers.get('x-fork-identifier')).toBe('alice');
   });
+
+  it('adds an explicitly given fork instead of the current one', () => {
+    const headers = new Map([['baggage', 'userId=42']]);
+    expect(
+      runWithForkId('alice', () => injectForkHeaders(headers, mapAccess, 'http://b/', 'bob')),
+    ).toBe(true);
+    expect(Object.fromEntries(headers)).toEqual({
+      'x-fork-identifier': 'bob',
+      baggage: 'x-fork-identifier=bob,userId=42',
+    });
+  });
+
+  it('adds an explicitly given fork outside any scope, still asking propagateTo', () => {
+    configure({ propagateTo: (url) => url.hostname === 'orders' });
+    const allowed = new Map<string, string>();
+    const rejected = new Map<string, string>();
+    expect(injectForkHeaders(allowed, mapAccess, 'http://orders/', 'bob')).toBe(true);
+    expect(injectForkHeaders(rejected, mapAccess, 'https://api.example.com/', 'bob')).toBe(false);
+    expect(allowed.get('x-fork-identifier')).toBe('bob');
+    expect(rejected.size).toBe(0);
+  });
+
+  it('adds nothing for an invalid explicitly given fork, even inside a fork', () => {
+    const headers = new Map<string, string>();
+    expect(
+      runWithForkId('alice', () => injectForkHeaders(headers, mapAccess, undefined, 'not valid')),
+    ).toBe(false);
+    expect(headers.size).toBe(0);
+  });
 });

@@ -6,6 +6,7 @@ import {
   isValidForkId,
 } from '@kubefork/context';
 import { type FlatHeaders, readFlat, replaceFlat } from './flat-headers.js';
+import { dropRepeatedForkHeader, mergeLaterAdditions } from './other-injectors.js';
 import { scopeRequest } from './undici-scope.js';
 
 /**
@@ -54,7 +55,9 @@ export function onUndiciRequest(request: UndiciRequest): void {
         forkConfig().propagateTo === undefined
           ? undefined
           : dispatchTarget(request.origin, request.path);
-      injectForkHeaders(request, undiciRequestAccess, target);
+      // Another injector may have run before us or run after us (see other-injectors.ts).
+      dropRepeatedForkHeader(request.headers, id);
+      if (injectForkHeaders(request, undiciRequestAccess, target)) mergeLaterAdditions(request);
     }
     scopeRequest(request, id ?? carriedFork(request.headers));
   } catch {

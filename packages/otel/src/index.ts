@@ -1,0 +1,5 @@
+// Public surface of @kubefork/otel. Anything not exported here is internal.
+
+export type { ForkPropagatorOptions } from './propagator.js';
+export { ForkPropagator } from './propagator.js';
+export { FORK_ID_ATTRIBUTE, forkSpanProcessor } from './span-processor.js';
