@@ -5,6 +5,7 @@ import { median } from '../support/table.js';
 import type { ChainOptions } from './options.js';
 import type { ChainSpec, RunResult } from './orchestrate.js';
 import type { LoadResult, VariantName } from './protocol.js';
+import { describeOtelLine } from './variants/otel-line.js';
 
 /** Heap growth over a window that still counts as flat: GC noise, not per-request retention. */
 const HEAP_SLACK_BYTES = 512 * 1024;
@@ -85,6 +86,7 @@ export function reportChain(
       `${variants.join(', ')}; ${options.connections} keep-alive connections; ` +
       `${options.warmupMs / 1000} s warm-up + ${options.windowMs / 1000} s window per run; ` +
       'medians over rounds.',
+    ...(has('otel') ? ['', `otel: ${describeOtelLine()}.`] : []),
     '',
     '| variant | req/s | p50 ms | p99 ms | A CPU µs/req | B CPU µs/req | load CPU µs/req | load CPU % | A heap Δ KB | fork reached B | valid |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|:---:|',

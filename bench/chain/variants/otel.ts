@@ -1,43 +1,58 @@
 // OpenTelemetry as a team would set it up to carry a fork id without exporting traces: a tracer
 // provider with an always-off sampler, W3C trace-context + baggage propagators, and the http,
-// undici and framework instrumentations. The fork travels as a baggage entry.
+// undici and framework instrumentations (Express: instrumentation-express; Fastify:
+// @fastify/otel). The fork travels as a baggage entry.
 //
-// Versions: the newest line that runs on Node 20 (SDK 2.12, instrumentations 0.223 / undici
-// 0.33 / express 0.71, @fastify/otel 0.21); the 3.x / 0.30x line needs Node >= 22.15.
+// On Node >= 22.15 the newest line (SDK 3.x) from the @kubefork/bench-otel-next workspace
+// package; before that the 2.x line below, the newest that runs on Node 20.
 
 import { propagation } from '@opentelemetry/api';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { FORK_HEADER } from '../protocol.js';
-import type { Variant } from './variant.js';
+import { usesOtelNext } from './otel-line.js';
+import type { Framework, Variant } from './variant.js';
+
+async function setupLine2(framework: Framework): Promise<void> {
+  const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = await import(
+    '@opentelemetry/core'
+  );
+  const { AlwaysOffSampler, NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
+  const { registerInstrumentations } = await import('@opentelemetry/instrumentation');
+  const { HttpInstrumentation } = await import('@opentelemetry/instrumentation-http');
+  const { UndiciInstrumentation } = await import('@opentelemetry/instrumentation-undici');
+
+  const instrumentations: Instrumentation[] = [
+    new HttpInstrumentation(),
+    new UndiciInstrumentation(),
+  ];
+  if (framework === 'express') {
+    const { ExpressInstrumentation } = await import('@opentelemetry/instrumentation-express');
+    instrumentations.push(new ExpressInstrumentation());
+  } else if (framework === 'fastify') {
+    const { FastifyOtelInstrumentation } = await import('@fastify/otel');
+    instrumentations.push(new FastifyOtelInstrumentation({ registerOnInitialization: true }));
+  }
+  const provider = new NodeTracerProvider({ sampler: new AlwaysOffSampler() });
+  provider.register({
+    propagator: new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    }),
+  });
+  registerInstrumentations({ tracerProvider: provider, instrumentations });
+}
+
+let activeBaggageEntry = (key: string): string | undefined =>
+  propagation.getActiveBaggage()?.getEntry(key)?.value;
 
 export const otel: Variant = {
   async setup(framework) {
-    const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = await import(
-      '@opentelemetry/core'
-    );
-    const { AlwaysOffSampler, NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
-    const { registerInstrumentations } = await import('@opentelemetry/instrumentation');
-    const { HttpInstrumentation } = await import('@opentelemetry/instrumentation-http');
-    const { UndiciInstrumentation } = await import('@opentelemetry/instrumentation-undici');
-
-    const instrumentations: Instrumentation[] = [
-      new HttpInstrumentation(),
-      new UndiciInstrumentation(),
-    ];
-    if (framework === 'express') {
-      const { ExpressInstrumentation } = await import('@opentelemetry/instrumentation-express');
-      instrumentations.push(new ExpressInstrumentation());
-    } else if (framework === 'fastify') {
-      const { FastifyOtelInstrumentation } = await import('@fastify/otel');
-      instrumentations.push(new FastifyOtelInstrumentation({ registerOnInitialization: true }));
+    if (usesOtelNext()) {
+      const next = await import('@kubefork/bench-otel-next');
+      await next.setupOpenTelemetry(framework);
+      activeBaggageEntry = next.activeBaggageEntry;
+    } else {
+      await setupLine2(framework);
     }
-    const provider = new NodeTracerProvider({ sampler: new AlwaysOffSampler() });
-    provider.register({
-      propagator: new CompositePropagator({
-        propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
-      }),
-    });
-    registerInstrumentations({ tracerProvider: provider, instrumentations });
   },
   async expressMiddleware() {
     return undefined;
@@ -50,5 +65,5 @@ export const otel: Variant = {
     return {};
   },
   wrapUnary: (handler) => handler,
-  currentFork: () => propagation.getActiveBaggage()?.getEntry(FORK_HEADER)?.value,
+  currentFork: () => activeBaggageEntry(FORK_HEADER),
 };
