@@ -1,8 +1,10 @@
 // The load generator: a closed loop of `connections` concurrent requests over as many keep-alive
-// connections (an undici Pool), warm-up, then a measured window. The orchestrator snapshots the
-// services at the window's edges; this process measures throughput and latency.
+// connections (an undici Pool). Warm-up, drain, window, drain: the orchestrator snapshots the
+// services while nothing is in flight, so CPU ÷ requests counts every request of the window
+// exactly once and the heap is compared without in-flight requests in it.
 
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import {
   FORK_BAGGAGE,
@@ -38,6 +40,29 @@ let count = 0;
 let errors = 0;
 let firstError: string | undefined;
 
+// Pausing: workers wait at the gate; the last request to finish reports the drain.
+let paused = false;
+let gate: Promise<void> = Promise.resolve();
+let openGate = () => {};
+let inFlight = 0;
+let onDrained: (() => void) | undefined;
+
+function pauseAndDrain(): Promise<void> {
+  paused = true;
+  gate = new Promise((resolve) => {
+    openGate = resolve;
+  });
+  if (inFlight === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    onDrained = resolve;
+  });
+}
+
+function resume(): void {
+  paused = false;
+  openGate();
+}
+
 function recordLatency(ms: number): void {
   if (count === latencies.length) {
     const grown = new Float64Array(latencies.length * 2);
@@ -48,13 +73,17 @@ function recordLatency(ms: number): void {
 }
 
 function recordError(message: string): void {
-  if (phase === 'after') return;
   errors++;
   firstError ??= message;
 }
 
 async function worker(): Promise<void> {
   while (!stopping) {
+    if (paused) {
+      await gate;
+      continue;
+    }
+    inFlight++;
     const start = performance.now();
     try {
       const { statusCode, body } = await pool.request({
@@ -67,6 +96,8 @@ async function worker(): Promise<void> {
       else if (phase === 'window') recordLatency(performance.now() - start);
     } catch (error) {
       recordError(String(error));
+    } finally {
+      if (--inFlight === 0 && paused) onDrained?.();
     }
   }
 }
@@ -76,45 +107,55 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 }
 
-let windowStart = 0;
-let windowEnd = 0;
-let cpuStart = process.cpuUsage();
-let cpuWindow = 0;
+function nextMessage(type: ToChild['type']): Promise<void> {
+  return new Promise((resolve) => {
+    const listener = (message: ToChild) => {
+      if (message.type !== type) return;
+      process.off('message', listener);
+      resolve();
+    };
+    process.on('message', listener);
+  });
+}
+
+process.on('message', (message: ToChild) => {
+  if (message.type === 'exit') process.exit(0);
+});
+process.on('disconnect', () => process.exit(0));
 
 const workers = Array.from({ length: args.connections }, () => worker());
 
-setTimeout(() => {
-  phase = 'window';
-  cpuStart = process.cpuUsage();
-  windowStart = performance.now();
-  send({ type: 'window-start' });
-  setTimeout(() => {
-    windowEnd = performance.now();
-    const cpu = process.cpuUsage(cpuStart);
-    cpuWindow = cpu.user + cpu.system;
-    phase = 'after';
-    send({ type: 'window-end' });
-  }, args.windowMs);
-}, args.warmupMs);
+await sleep(args.warmupMs);
+await pauseAndDrain();
+const go = nextMessage('go');
+send({ type: 'quiet' });
+await go;
 
-process.on('message', async (message: ToChild) => {
-  if (message.type === 'stop') {
-    stopping = true;
-    await Promise.all(workers);
-    await pool.close();
-    const sorted = latencies.subarray(0, count).sort();
-    const result: LoadResult = {
-      requests: count,
-      errors,
-      windowMs: windowEnd - windowStart,
-      p50: percentile(sorted, 0.5),
-      p99: percentile(sorted, 0.99),
-      cpuMicros: cpuWindow,
-    };
-    if (firstError !== undefined) result.firstError = firstError;
-    send({ type: 'result', result });
-  } else if (message.type === 'exit') {
-    process.exit(0);
-  }
-});
-process.on('disconnect', () => process.exit(0));
+phase = 'window';
+const cpuStart = process.cpuUsage();
+const windowStart = performance.now();
+resume();
+await sleep(args.windowMs);
+const windowEnd = performance.now();
+const cpu = process.cpuUsage(cpuStart);
+phase = 'after';
+await pauseAndDrain();
+const stop = nextMessage('stop');
+send({ type: 'quiet' });
+await stop;
+
+stopping = true;
+resume();
+await Promise.all(workers);
+await pool.close();
+const sorted = latencies.subarray(0, count).sort();
+const result: LoadResult = {
+  requests: count,
+  errors,
+  windowMs: windowEnd - windowStart,
+  p50: percentile(sorted, 0.5),
+  p99: percentile(sorted, 0.99),
+  cpuMicros: cpu.user + cpu.system,
+};
+if (firstError !== undefined) result.firstError = firstError;
+send({ type: 'result', result });

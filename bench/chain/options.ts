@@ -7,6 +7,7 @@
 //   BENCH_CONNECTIONS=n    keep-alive connections = requests in flight (default 50)
 //   BENCH_JSON=dir         also write each chain's raw runs to dir/<chain>.json
 //   BENCH_PROFILE=a|b      run service A (or B) with --cpu-prof into bench/.profiles/
+//   BENCH_VARIANTS=a,b     only these variants (e.g. minimum,kubefork while profiling)
 
 export interface ChainOptions {
   quick: boolean;
@@ -16,6 +17,8 @@ export interface ChainOptions {
   connections: number;
   jsonDir: string | undefined;
   profile: 'a' | 'b' | undefined;
+  /** Only these variants, when set. */
+  variants: string[] | undefined;
 }
 
 function positiveInteger(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -42,5 +45,8 @@ export function chainOptions(env: NodeJS.ProcessEnv = process.env): ChainOptions
     connections: positiveInteger(env, 'BENCH_CONNECTIONS', quick ? 8 : 50),
     jsonDir: env.BENCH_JSON || undefined,
     profile: profile === 'a' || profile === 'b' ? profile : undefined,
+    variants: env.BENCH_VARIANTS
+      ? env.BENCH_VARIANTS.split(',').map((name) => name.trim())
+      : undefined,
   };
 }

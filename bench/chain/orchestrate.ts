@@ -111,8 +111,11 @@ export function findProblems(
 function execArgv(options: ChainOptions, role: 'a' | 'b' | 'load', label: string): string[] {
   const argv = ['--import', 'tsx', '--expose-gc'];
   if (options.profile === role) {
-    mkdirSync(PROFILE_DIR, { recursive: true });
-    argv.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${label}.cpuprofile`);
+    // One directory per process: each thread (tsx runs its loader in one) writes a profile,
+    // named by Node with pid and thread id; the main thread's is the largest.
+    const dir = join(PROFILE_DIR, label);
+    mkdirSync(dir, { recursive: true });
+    argv.push('--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100');
   }
   return argv;
 }
@@ -158,9 +161,11 @@ export async function runOnce(
     );
     children.push(load);
 
-    await load.next('window-start');
+    // Both snapshots are taken with nothing in flight (see loadgen.ts).
+    await load.next('quiet', options.warmupMs + 60_000);
     const [aStart, bStart] = await Promise.all([a.snapshot('start'), b.snapshot('start')]);
-    await load.next('window-end', options.windowMs + 60_000);
+    load.send({ type: 'go' });
+    await load.next('quiet', options.windowMs + 60_000);
     const [aEnd, bEnd] = await Promise.all([a.snapshot('end'), b.snapshot('end')]);
     load.send({ type: 'stop' });
     const { result } = await load.next('result');
@@ -181,11 +186,24 @@ export async function runOnce(
   }
 }
 
+/** The chain's variants, or those of them that BENCH_VARIANTS names. */
+export function variantsToRun(spec: ChainSpec, options: ChainOptions): VariantName[] {
+  const only = options.variants;
+  if (only === undefined) return [...spec.variants];
+  const unknown = only.filter((name) => !spec.variants.includes(name as VariantName));
+  if (unknown.length) {
+    throw new TypeError(
+      `BENCH_VARIANTS: ${unknown.join(', ')} not among ${spec.variants.join(', ')} of ${spec.id}`,
+    );
+  }
+  return spec.variants.filter((variant) => only.includes(variant));
+}
+
 /** All rounds, variants interleaved: bare, minimum, kubefork, otel, bare, … */
 export async function runChain(spec: ChainSpec, options: ChainOptions): Promise<RunResult[]> {
   const runs: RunResult[] = [];
   for (let round = 1; round <= options.rounds; round++) {
-    for (const variant of spec.variants) {
+    for (const variant of variantsToRun(spec, options)) {
       runs.push(await runOnce(spec, variant, round, options));
     }
   }
@@ -219,7 +237,9 @@ export async function measureLoadCeiling(options: ChainOptions): Promise<LoadRes
       execArgv(options, 'load', 'ceiling-load'),
     );
     children.push(load);
-    await load.next('window-end', options.warmupMs + options.windowMs + 60_000);
+    await load.next('quiet', options.warmupMs + 60_000);
+    load.send({ type: 'go' });
+    await load.next('quiet', options.windowMs + 60_000);
     load.send({ type: 'stop' });
     return (await load.next('result')).result;
   } finally {

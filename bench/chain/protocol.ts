@@ -38,14 +38,16 @@ export interface Snapshot {
 
 export type ToChild =
   | { type: 'snapshot'; phase: 'start' | 'end' }
+  /** Load generator: start the measured window. */
+  | { type: 'go' }
   | { type: 'stop' }
   | { type: 'exit' };
 
 export type FromChild =
   | { type: 'ready'; port: number }
   | { type: 'snapshot'; snapshot: Snapshot }
-  | { type: 'window-start' }
-  | { type: 'window-end' }
+  /** Load generator: no request in flight (after warm-up, then after the window). */
+  | { type: 'quiet' }
   | { type: 'result'; result: LoadResult };
 
 /** What the load generator measured over the window. */

@@ -3,7 +3,7 @@
 import { cpus } from 'node:os';
 import { median } from '../support/table.js';
 import type { ChainOptions } from './options.js';
-import type { ChainSpec, RunResult } from './orchestrate.js';
+import { type ChainSpec, type RunResult, variantsToRun } from './orchestrate.js';
 import type { LoadResult, VariantName } from './protocol.js';
 import { describeOtelLine } from './variants/otel-line.js';
 
@@ -77,7 +77,7 @@ export function reportChain(
   runs: readonly RunResult[],
   ceiling?: LoadResult,
 ): ChainReport {
-  const variants = spec.variants;
+  const variants = variantsToRun(spec, options);
   const has = (variant: VariantName) => variants.includes(variant);
   const lines = [
     `#### ${spec.title}`,
