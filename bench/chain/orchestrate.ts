@@ -37,7 +37,10 @@ export interface ServiceWindow {
   requests: number;
   /** CPU over the window ÷ requests in the window, µs. */
   cpuPerRequest: number;
-  /** heapUsed after GC at the window's end minus at its start, bytes. */
+  /**
+   * Heap used after GC, code excluded, at the window's end minus at its start, bytes. Code
+   * space grows while the JIT compiles more of the service (100–200 KB); that is not retention.
+   */
   heapDelta: number;
   /** Counters since the process started, up to the window's end (warm-up included). */
   totals: Counters;
@@ -62,7 +65,7 @@ function serviceWindow(start: Snapshot, end: Snapshot): ServiceWindow {
   return {
     requests,
     cpuPerRequest: requests > 0 ? (end.cpuMicros - start.cpuMicros) / requests : Number.NaN,
-    heapDelta: end.heapUsed - start.heapUsed,
+    heapDelta: end.heapUsed - end.codeUsed - (start.heapUsed - start.codeUsed),
     totals: end.counters,
   };
 }

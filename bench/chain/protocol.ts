@@ -34,6 +34,8 @@ export interface Snapshot {
   cpuMicros: number;
   /** `heapUsed` after a full GC, bytes. */
   heapUsed: number;
+  /** The part of `heapUsed` that is compiled code (code spaces), bytes. */
+  codeUsed: number;
 }
 
 export type ToChild =

@@ -3,7 +3,12 @@
 import { cpus } from 'node:os';
 import { median } from '../support/table.js';
 import type { ChainOptions } from './options.js';
-import { type ChainSpec, type RunResult, variantsToRun } from './orchestrate.js';
+import {
+  type ChainSpec,
+  type RunResult,
+  type ServiceWindow,
+  variantsToRun,
+} from './orchestrate.js';
 import type { LoadResult, VariantName } from './protocol.js';
 import { describeOtelLine } from './variants/otel-line.js';
 
@@ -61,8 +66,8 @@ function forkAtB(runs: readonly RunResult[]): string {
   return parts.length ? parts.join(', ') : 'none';
 }
 
-function heapIsFlat(run: RunResult): boolean {
-  return run.a.heapDelta <= HEAP_SLACK_BYTES + HEAP_BYTES_PER_REQUEST * run.a.requests;
+function heapIsFlat(service: ServiceWindow): boolean {
+  return service.heapDelta <= HEAP_SLACK_BYTES + HEAP_BYTES_PER_REQUEST * service.requests;
 }
 
 export interface ChainReport {
@@ -184,13 +189,14 @@ function targets(runs: readonly RunResult[], has: (variant: VariantName) => bool
         `→ ${verdict(oursCpu <= theirsCpu / 5)}`,
     );
   }
-  const kubeforkRuns = byVariant(runs, 'kubefork');
-  const worst = Math.max(...kubeforkRuns.map((run) => run.a.heapDelta));
-  const requests = Math.max(...kubeforkRuns.map((run) => run.a.requests));
+  const services = byVariant(runs, 'kubefork').flatMap((run) => [run.a, run.b]);
+  const worst = Math.max(...services.map((service) => service.heapDelta));
+  const requests = Math.max(...services.map((service) => service.requests));
   lines.push(
-    `- heap flat (A, after GC, window end − start, every kubefork run): largest Δ ${fixed(worst / 1024, 0)} KB ` +
-      `over ≤ ${requests} requests → ${verdict(kubeforkRuns.every(heapIsFlat))} ` +
-      `(flat: ≤ ${HEAP_SLACK_BYTES / 1024} KB + ${HEAP_BYTES_PER_REQUEST} B/request)`,
+    `- heap flat (A and B, every kubefork run; after GC with nothing in flight, code excluded): ` +
+      `largest growth ${fixed(worst / 1024, 0)} KB over ≤ ${requests} requests → ` +
+      `${verdict(services.every(heapIsFlat))} (flat: ≤ ${HEAP_SLACK_BYTES / 1024} KB + ` +
+      `${HEAP_BYTES_PER_REQUEST} B/request)`,
   );
   return lines;
 }

@@ -1,5 +1,6 @@
 // The part every benchmarked service shares: its counters and how it answers the orchestrator.
 
+import { getHeapSpaceStatistics } from 'node:v8';
 import {
   type Counters,
   FORK_BAGGAGE,
@@ -42,6 +43,9 @@ function snapshot(counters: Counters, phase: 'start' | 'end'): Snapshot {
     counters: copy,
     cpuMicros: cpu.user + cpu.system,
     heapUsed: process.memoryUsage().heapUsed,
+    codeUsed: getHeapSpaceStatistics()
+      .filter((space) => space.space_name.startsWith('code_'))
+      .reduce((sum, space) => sum + space.space_used_size, 0),
   };
 }
 
