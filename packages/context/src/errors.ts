@@ -27,6 +27,17 @@ export function describeValue(value: unknown): string {
   return String(value);
 }
 
+/**
+ * The `TypeError` (code `ERR_KUBEFORK_INVALID_OPTION`) every kubefork integration throws for a
+ * setup mistake, naming the option, what it must be and the value received, so that all
+ * packages report mistakes the same way.
+ *
+ * @example
+ * if (trust !== undefined && typeof trust !== 'function') {
+ *   throw invalidOption('trust', trust, 'a function (request) => boolean');
+ * }
+ * // TypeError: kubefork: option "trust" must be a function (request) => boolean; received true
+ */
 export function invalidOption(option: string, value: unknown, expected: string): KubeforkTypeError {
   return new KubeforkTypeError(
     `kubefork: option "${option}" must be ${expected}; received ${describeValue(value)}`,

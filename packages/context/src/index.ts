@@ -9,7 +9,7 @@ export {
   DEFAULT_MAX_LENGTH,
 } from './config.js';
 export { configure, forkConfig } from './configure.js';
-export { ERR_INVALID_FORK_ID, ERR_INVALID_OPTION } from './errors.js';
+export { ERR_INVALID_FORK_ID, ERR_INVALID_OPTION, invalidOption } from './errors.js';
 export { extractForkId } from './extract.js';
 export type { HeaderBag, HeadersLike, HeaderValue } from './headers.js';
 export type { HeaderAccess } from './outbound.js';

@@ -1,0 +1,106 @@
+import { getForkId, runWithForkId } from '@kubefork/context';
+
+/**
+ * undici does part of a request's work from its connection's callbacks, and those run in the
+ * async context of whichever request opened the connection, not the one they serve:
+ *
+ * - the redirect and retry interceptors dispatch the next hop or attempt from the previous
+ *   one's response callbacks (or a timer set there);
+ * - a `Pool`/`Agent` with a `connections` limit queues requests and dispatches them when a
+ *   connection becomes free, from that connection's callbacks.
+ *
+ * On a keep-alive connection opened by another fork's request, such a hop would be created in
+ * that other fork and routed there (verified on Node 20.20, 22.23, 24.22 with undici 6 and 7).
+ * Two measures keep every request in its own fork:
+ *
+ * 1. The callbacks of each undici request through which handlers re-dispatch (response start,
+ *    end and error) run in the fork the request was made in, so hops and retries are created
+ *    in it. Patched once per copy of undici, on its `Request` prototype.
+ * 2. A connection's own events run outside any fork, so a queued request dispatched from them is
+ *    made as baseline, never in a stranger's fork. (A `connections`-limited dispatcher should
+ *    compose `forkInterceptor()` to decide the fork when the request is made; see its docs.)
+ */
+
+/** The fork a request's callbacks run in: an id, or null for baseline. */
+export const REQUEST_FORK = Symbol('kubefork.request-fork');
+
+/** undici 6 and 7 name them onHeaders/onComplete/onError; undici 8 onResponseStart/End/Error. */
+const SCOPED_CALLBACKS = [
+  'onHeaders',
+  'onComplete',
+  'onError',
+  'onResponseStart',
+  'onResponseEnd',
+  'onResponseError',
+] as const;
+
+interface ScopedRequest {
+  [REQUEST_FORK]?: string | null;
+}
+
+type Callback = (this: ScopedRequest, ...args: unknown[]) => unknown;
+
+interface Patch {
+  prototype: Record<string, unknown>;
+  name: string;
+  original: Callback;
+  wrapper: Callback;
+}
+
+const patches: Patch[] = [];
+const patchedPrototypes = new WeakSet<object>();
+/** The prototype seen last: usually the only one, so the WeakSet is rarely consulted. */
+let lastPrototype: object | null = null;
+
+function scoped(original: Callback): Callback {
+  return function runInRequestFork(this: ScopedRequest, ...args: unknown[]) {
+    const fork = this[REQUEST_FORK];
+    if (fork === undefined || fork === (getForkId() ?? null)) return original.apply(this, args);
+    return runWithForkId(fork ?? undefined, () => original.apply(this, args));
+  };
+}
+
+function patchPrototype(prototype: Record<string, unknown>): void {
+  patchedPrototypes.add(prototype);
+  for (const name of SCOPED_CALLBACKS) {
+    const original = prototype[name];
+    if (typeof original !== 'function') continue;
+    const wrapper = scoped(original as Callback);
+    prototype[name] = wrapper;
+    patches.push({ prototype, name, original: original as Callback, wrapper });
+  }
+}
+
+/** Makes the callbacks of `request` run in `fork` (null: baseline). */
+export function scopeRequest(request: object, fork: string | null): void {
+  const prototype = Object.getPrototypeOf(request) as Record<string, unknown> | null;
+  if (prototype !== lastPrototype && prototype !== null) {
+    lastPrototype = prototype;
+    if (!patchedPrototypes.has(prototype)) patchPrototype(prototype);
+  }
+  (request as ScopedRequest)[REQUEST_FORK] = fork;
+}
+
+/** Restores every patched prototype (where nobody has replaced our wrapper since). */
+export function unscopeRequests(): void {
+  for (const { prototype, name, original, wrapper } of patches.splice(0)) {
+    if (prototype[name] === wrapper) prototype[name] = original;
+    patchedPrototypes.delete(prototype);
+  }
+  lastPrototype = null;
+}
+
+let connectionsScoped = false;
+
+/** Makes the events of a newly connected undici socket run outside any fork. */
+export function scopeConnection(socket: { emit: (...args: never[]) => boolean }): void {
+  const emit = socket.emit as (...args: unknown[]) => boolean;
+  socket.emit = function emitOutsideForks(this: unknown, ...args: unknown[]) {
+    if (!connectionsScoped || getForkId() === undefined) return emit.apply(this, args);
+    return runWithForkId(undefined, () => emit.apply(this, args));
+  };
+}
+
+export function setConnectionsScoped(on: boolean): void {
+  connectionsScoped = on;
+}
