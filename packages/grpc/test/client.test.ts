@@ -1,0 +1,116 @@
+import { InterceptingCall, type Interceptor, Metadata } from '@grpc/grpc-js';
+import { configure, runWithForkId } from '@kubefork/context';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { forkClientInterceptor } from '../src/index.js';
+import {
+  CALL_TYPES,
+  callOfType,
+  echoService,
+  metadataOf,
+  type ProbeClient,
+  probeClient,
+  type Received,
+  type RunningServer,
+  startServer,
+} from './support.js';
+
+describe('forkClientInterceptor', () => {
+  let server: RunningServer;
+  let client: ProbeClient;
+
+  beforeAll(async () => {
+    server = await startServer(echoService);
+    client = probeClient(server.port, { interceptors: [forkClientInterceptor()] });
+  });
+
+  afterAll(() => {
+    client.close();
+    server.close();
+  });
+
+  afterEach(() => configure());
+
+  async function receivedBy(
+    type: (typeof CALL_TYPES)[number],
+    metadata = new Metadata(),
+    over = client,
+  ): Promise<Received> {
+    const [received] = (await callOfType(type, over, [], metadata)) as Received[];
+    return received!;
+  }
+
+  describe.each(CALL_TYPES)('%s call', (type) => {
+    it('carries the fork once in the header and in baggage inside a fork', async () => {
+      const received = await runWithForkId('alice', () => receivedBy(type));
+      expect(received).toEqual({ header: ['alice'], baggage: ['x-fork-identifier=alice'] });
+    });
+
+    it('keeps a header value the caller set', async () => {
+      const metadata = metadataOf(['x-fork-identifier', 'bob']);
+      const received = await runWithForkId('alice', () => receivedBy(type, metadata));
+      expect(received).toEqual({ header: ['bob'], baggage: ['x-fork-identifier=bob'] });
+    });
+
+    it('adds nothing outside a fork', async () => {
+      expect(await receivedBy(type)).toEqual({ header: [], baggage: [] });
+    });
+  });
+
+  it('adds nothing in an explicitly baseline scope inside a fork', async () => {
+    const received = await runWithForkId('alice', () =>
+      runWithForkId(undefined, () => receivedBy('unary')),
+    );
+    expect(received).toEqual({ header: [], baggage: [] });
+  });
+
+  it('keeps the other baggage members of the caller', async () => {
+    const metadata = metadataOf(['baggage', 'userId=42,x-fork-identifier=bob']);
+    const received = await runWithForkId('alice', () => receivedBy('unary', metadata));
+    expect(received).toEqual({ header: ['alice'], baggage: ['x-fork-identifier=alice,userId=42'] });
+  });
+
+  it('does not write the fork into a Metadata object the caller reuses', async () => {
+    const shared = metadataOf(['x-request-source', 'batch']);
+    await runWithForkId('alice', () => receivedBy('unary', shared));
+    expect(shared.toJSON()).toEqual({ 'x-request-source': ['batch'] });
+    expect(await receivedBy('unary', shared)).toEqual({ header: [], baggage: [] });
+  });
+
+  it('sends no baggage when baggage is disabled', async () => {
+    configure({ baggageKey: null });
+    const received = await runWithForkId('alice', () => receivedBy('unary'));
+    expect(received).toEqual({ header: ['alice'], baggage: [] });
+  });
+
+  it('uses the fork of the moment the call is made when an earlier interceptor starts it later', async () => {
+    // Starts calls from a timer created outside any fork: the start step runs without context.
+    const queue: (() => void)[] = [];
+    const timer = setInterval(() => {
+      for (const start of queue.splice(0)) start();
+    }, 1);
+    const deferStart: Interceptor = (options, nextCall) =>
+      new InterceptingCall(nextCall(options), {
+        start(metadata, listener, next) {
+          queue.push(() => next(metadata, listener));
+        },
+      });
+    const deferred = probeClient(server.port, {
+      interceptors: [deferStart, forkClientInterceptor()],
+    });
+    try {
+      const received = await runWithForkId('alice', () =>
+        receivedBy('unary', new Metadata(), deferred),
+      );
+      expect(received).toEqual({ header: ['alice'], baggage: ['x-fork-identifier=alice'] });
+    } finally {
+      clearInterval(timer);
+      deferred.close();
+    }
+  });
+
+  it('still makes the call when the configured header is not a legal gRPC metadata key', async () => {
+    configure({ header: 'X-Fork!' });
+    const received = await runWithForkId('alice', () => receivedBy('unary'));
+    expect(received).toEqual({ header: [], baggage: [] });
+  });
+});
