@@ -12,6 +12,6 @@ await benchChain({
   a: 'service-a-fastify.ts',
   b: 'service-b-express.ts',
   protocol: 'http',
-  variants: ['bare', 'minimum', 'otel'],
+  variants: ['bare', 'minimum', 'kubefork', 'otel'],
   expect: HTTP_EXPECTATIONS,
 });

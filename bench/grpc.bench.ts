@@ -12,6 +12,6 @@ await benchChain({
   a: 'service-a-grpc.ts',
   b: 'service-b-grpc.ts',
   protocol: 'grpc',
-  variants: ['bare', 'minimum'],
+  variants: ['bare', 'minimum', 'kubefork'],
   expect: GRPC_EXPECTATIONS,
 });

@@ -14,7 +14,7 @@ await benchChain(
     a: 'service-a-express.ts',
     b: 'service-b-express.ts',
     protocol: 'http',
-    variants: ['bare', 'minimum', 'otel'],
+    variants: ['bare', 'minimum', 'kubefork', 'otel'],
     expect: HTTP_EXPECTATIONS,
   },
   { ceiling: true },

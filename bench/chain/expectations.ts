@@ -18,5 +18,6 @@ export const HTTP_EXPECTATIONS: Expectations = {
 export const GRPC_EXPECTATIONS: Expectations = {
   bare: { header: 'none', baggage: 'none', context: 'none' },
   minimum: { header: 'all', baggage: 'none', context: 'all' },
-  kubefork: { header: 'all', baggage: 'any', context: 'all' },
+  // The client interceptor writes the metadata entry and our baggage member, as for HTTP.
+  kubefork: { header: 'all', baggage: 'all', context: 'all' },
 };

@@ -13,8 +13,8 @@ export const PROFILE_DIR = join(here, '..', '.profiles');
 
 /** Which carriers must bring the fork to B (and to the handlers' context) for a variant. */
 export interface Expectation {
-  header: 'all' | 'none' | 'any';
-  baggage: 'all' | 'none' | 'any';
+  header: 'all' | 'none';
+  baggage: 'all' | 'none';
   /** Whether the handlers of A and B see the fork through the variant's API. */
   context: 'all' | 'none';
 }
@@ -73,7 +73,7 @@ function serviceWindow(start: Snapshot, end: Snapshot): ServiceWindow {
 function check(
   where: string,
   what: 'header' | 'baggage' | 'context',
-  rule: 'all' | 'none' | 'any',
+  rule: 'all' | 'none',
   counters: Counters,
 ): string | undefined {
   const seen = counters[what];

@@ -20,7 +20,7 @@ for (let i = 0; i < profile.samples.length; i++) {
 
 function packageOf(url) {
   if (!url) return '(native / V8)';
-  if (url.startsWith('node:')) return 'node:' + url.slice(5).split('/')[0];
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
   const match = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules)/);
   if (match) return match[1];
   const pkg = url.match(/\/packages\/([^/]+)\//);

@@ -13,9 +13,9 @@ import type { VariantName } from '../chain/protocol.js';
 
 const bench = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CHAINS = {
-  http: ['bare', 'minimum', 'otel'],
-  fastify: ['bare', 'minimum', 'otel'],
-  grpc: ['bare', 'minimum'],
+  http: ['bare', 'minimum', 'kubefork', 'otel'],
+  fastify: ['bare', 'minimum', 'kubefork', 'otel'],
+  grpc: ['bare', 'minimum', 'kubefork'],
 } satisfies Record<string, VariantName[]>;
 type ChainId = keyof typeof CHAINS;
 
@@ -102,9 +102,7 @@ describe.each(Object.keys(CHAINS) as ChainId[])('the %s chain', (chain) => {
       const carriers = CARRIERS[run.variant];
       expect(requests, run.variant).toBeGreaterThan(0);
       expect(header, `${run.variant} header`).toBe(carriers.header ? requests : 0);
-      if (run.variant !== 'kubefork' || chain !== 'grpc') {
-        expect(baggage, `${run.variant} baggage`).toBe(carriers.baggage ? requests : 0);
-      }
+      expect(baggage, `${run.variant} baggage`).toBe(carriers.baggage ? requests : 0);
       // B's own context API sees the fork on every request, except where nothing propagates.
       expect(context, `${run.variant} context`).toBe(run.variant === 'bare' ? 0 : requests);
     }

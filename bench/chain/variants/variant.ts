@@ -34,8 +34,7 @@ export async function loadVariant(name: VariantName): Promise<Variant> {
     case 'minimum':
       return (await import('./minimum.js')).minimum;
     case 'kubefork':
-      // Added once @kubefork/express, /fastify, /grpc and /auto are on this branch.
-      throw new Error('the kubefork variant is not available yet');
+      return (await import('./kubefork.js')).kubefork;
     case 'otel':
       return (await import('./otel.js')).otel;
   }
