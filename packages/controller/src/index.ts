@@ -1,0 +1,52 @@
+// Public surface of @kubefork/controller. Anything not exported here is internal.
+
+export {
+  ADOPT_ANNOTATION,
+  DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_HEADER_ALLOW_LIST,
+  DEFAULT_ROUTE_NAME,
+  HOST_LABEL,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  ROUTE_NAME_PREFIX,
+  VIRTUAL_SERVICE_API_VERSION,
+  VIRTUAL_SERVICE_KIND,
+  VSCONFIG_API_VERSION,
+  VSCONFIG_GROUP,
+  VSCONFIG_KIND,
+} from './constants.js';
+export { matchRoute } from './match-route.js';
+export { planHost } from './plan.js';
+export { baggageMemberRegex } from './routes.js';
+// The running controller (runtime/ talks to the API server; everything above is pure).
+export type { Controller, ControllerOptions } from './runtime/controller.js';
+export { startController } from './runtime/controller.js';
+export { loadKubeConfig } from './runtime/kube-config.js';
+export type { LeaderElectionOptions } from './runtime/leader.js';
+export type { Logger, LogLevel } from './runtime/logger.js';
+export { createJsonLogger } from './runtime/logger.js';
+export type {
+  Condition,
+  Destination,
+  HostPlan,
+  HTTPMatchRequest,
+  HTTPRoute,
+  HTTPRouteDestination,
+  ObjectMeta,
+  PlanHostInput,
+  PlanReason,
+  PlanResult,
+  PortSelector,
+  RouteRequest,
+  StringMatch,
+  VirtualService,
+  VirtualServiceSpec,
+  VSConfig,
+  VSConfigSpec,
+  VSConfigStatus,
+} from './types.js';
+export {
+  isAdoptableVirtualService,
+  isManagedVirtualService,
+  virtualServiceHosts,
+} from './virtual-service.js';

@@ -1,0 +1,61 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { FakeCluster, metric, scrape } from './support/cluster.js';
+
+let cluster: FakeCluster;
+
+beforeEach(async () => {
+  cluster = await FakeCluster.start();
+});
+
+afterEach(async () => {
+  await cluster.close();
+});
+
+it('exports the reconcile, queue and drift metrics on /metrics', async () => {
+  const controller = await cluster.startController();
+  cluster.createServices('shop', 'cart', 'cart-alice');
+  cluster.applyVSConfig('shop', 'cart-alice', {
+    headerValue: 'alice',
+    host: 'cart',
+    service: 'cart-alice',
+  });
+  await expect
+    .poll(() => metric(controller, 'kubefork_reconcile_total', { result: 'updated' }))
+    .toBeGreaterThan(0);
+  const text = await scrape(controller);
+  for (const name of [
+    'kubefork_reconcile_total',
+    'kubefork_reconcile_duration_seconds_bucket',
+    'kubefork_queue_depth',
+    'kubefork_drift_corrections_total',
+  ]) {
+    expect(text).toContain(`\n${name}`);
+  }
+  expect(await metric(controller, 'kubefork_leader')).toBe(1);
+});
+
+it('answers /readyz 503 until the caches synced, /healthz 200 throughout', async () => {
+  const release = cluster.server.inject({
+    match: (r) => r.verb === 'list' && r.plural === 'vsconfigs',
+    status: 503,
+  });
+  const controller = await cluster.startController();
+  const get = (path: string) =>
+    fetch(`http://127.0.0.1:${controller.metricsPort}${path}`).then((r) => r.status);
+  expect(await get('/readyz')).toBe(503);
+  expect(await get('/healthz')).toBe(200);
+  release();
+  await expect.poll(() => get('/readyz'), { timeout: 10_000 }).toBe(200);
+  expect(await get('/nope')).toBe(404);
+});
+
+it('refuses bad options with a TypeError naming the option', async () => {
+  await expect(cluster.startController({ resyncSeconds: 0 })).rejects.toThrow(/resyncSeconds/);
+  await expect(cluster.startController({ namespace: 'Not_A_Namespace' })).rejects.toThrow(
+    /namespace/,
+  );
+  await expect(cluster.startController({ headerAllowList: ['bad header'] })).rejects.toThrow(
+    TypeError,
+  );
+  await expect(cluster.startController({ workers: 0 })).rejects.toThrow(/workers/);
+});
