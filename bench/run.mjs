@@ -12,7 +12,7 @@
 // other. Each section says when, on which Node and on how many cores it was measured.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, platform, release } from 'node:os';
+import { availableParallelism, cpus, loadavg, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -70,7 +70,9 @@ for (const node of nodes) {
   const version = nodeVersion(node);
   for (const file of files) {
     const started = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const heading = `### ${file} — Node ${version}, ${started}, ${machine}${quick ? ' (quick mode)' : ''}`;
+    // The load average tells a reader how busy the machine was with other work.
+    const load = loadavg()[0]?.toFixed(1);
+    const heading = `### ${file} — Node ${version}, ${started}, ${machine}, load ${load}${quick ? ' (quick mode)' : ''}`;
     console.log(`\n${heading}\n`);
     const result = await runBench(node, file);
     if (!result.ok) failed++;
@@ -111,9 +113,10 @@ function mergeResults(previous, fresh) {
   const lines = [
     '# Benchmark results',
     '',
-    'Written by `pnpm bench` (bench/run.mjs). Each section names the Node version, the time (UTC)',
-    'and the machine it was measured on; rerun a part with `pnpm bench <name>`, on another Node',
-    'with `pnpm bench --node /path/to/node`. How the chains are measured: bench/README.md.',
+    'Written by `pnpm bench` (bench/run.mjs). Each section names the Node version, the time (UTC),',
+    'the machine and its 1-minute load average when the benchmark started (other work on the machine',
+    'makes figures noisy); rerun a part with `pnpm bench <name>`, on another Node with',
+    '`pnpm bench --node /path/to/node`. How the chains are measured: bench/README.md.',
   ];
   let major;
   for (const key of keys) {
