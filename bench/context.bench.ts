@@ -11,7 +11,8 @@ import { configure, extractForkId, forkHeaders, getForkId, runWithForkId } from 
 import { do_not_optimize, measure } from 'mitata';
 import { printTable } from './support/table.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const QUICK = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5));
 
 configure({ aliases: ['x-fork-identifer'] });
 

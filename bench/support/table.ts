@@ -22,7 +22,7 @@ const ns = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1
 export function printTable(input: { title: string; baseline: Row; rows: Row[] }): string {
   const base = median(input.baseline.samples);
   const lines = [
-    `### ${input.title}`,
+    `#### ${input.title}`,
     '',
     '| case | ns/op (median) | min–max | × baseline | target | met |',
     '|---|---:|---:|---:|---:|:---:|',
