@@ -28,7 +28,8 @@ const packages = readdirSync(packagesDir, { withFileTypes: true })
 function exportsSeenBy(kind: 'commonjs' | 'module', dir: string, name: string): string[] {
   const code =
     kind === 'commonjs'
-      ? `console.log(JSON.stringify(Object.keys(require(${JSON.stringify(name)})).sort()))`
+      ? // require(esm) adds `default` and `__esModule: true` for a module with a default export.
+        `console.log(JSON.stringify(Object.keys(require(${JSON.stringify(name)})).filter((k) => k !== 'default' && k !== '__esModule').sort()))`
       : `const m = await import(${JSON.stringify(name)}); console.log(JSON.stringify(Object.keys(m).filter((k) => k !== 'default' && k !== 'module.exports').sort()))`;
   const out = execFileSync(process.execPath, ['--input-type', kind, '-e', code], {
     cwd: dir,
