@@ -111,7 +111,9 @@ export async function runChainLoad(options: LoadOptions): Promise<LoadReport> {
     if (problem !== undefined && report.samples.length < 10) report.samples.push(problem);
   };
 
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  // A timeout makes the Agent honour the router's Keep-Alive hint and close idle sockets first
+  // (see examples/fork-mesh/src/keep-alive.ts).
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, timeout: 60_000 });
   const connect = agent.createConnection.bind(agent);
   agent.createConnection = (...args: Parameters<Agent['createConnection']>) => {
     report.connections++;

@@ -1,11 +1,12 @@
 // Service A: Express with the forkContext middleware, calling B with node:http (http.get).
 // @kubefork/auto, loaded first by serve.ts, adds the fork to that call.
 import { once } from 'node:events';
-import { Agent, get } from 'node:http';
+import { type Agent, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { forkContext } from '@kubefork/express';
 import express from 'express';
 import { type ChainReply, hopRecord, parseChainReply, receivedHeaders } from '../hop.js';
+import { keepAliveAgent, SERVER_KEEP_ALIVE_MS } from '../keep-alive.js';
 import { type RunningService, requireDownstream, type ServiceOptions } from './service.js';
 
 /** GET `url` with node:http and read the chain reply. */
@@ -31,7 +32,7 @@ function getChain(url: string, agent: Agent): Promise<ChainReply> {
 
 export async function start(options: ServiceOptions): Promise<RunningService> {
   const next = `${requireDownstream('a', options.downstream)}/chain`;
-  const agent = new Agent({ keepAlive: true });
+  const agent = keepAliveAgent();
   const app = express();
   app.disable('x-powered-by');
   app.use(forkContext());
@@ -49,6 +50,7 @@ export async function start(options: ServiceOptions): Promise<RunningService> {
   });
 
   const server = app.listen(options.port, options.host);
+  server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   await once(server, 'listening');
   return {
     port: (server.address() as AddressInfo).port,

@@ -6,11 +6,12 @@ import { forkClientInterceptor } from '@kubefork/grpc';
 import Fastify from 'fastify';
 import { callHop, chainClient } from '../chain-grpc.js';
 import { hopRecord, receivedHeaders } from '../hop.js';
+import { SERVER_KEEP_ALIVE_MS } from '../keep-alive.js';
 import { type RunningService, requireDownstream, type ServiceOptions } from './service.js';
 
 export async function start(options: ServiceOptions): Promise<RunningService> {
   const c = chainClient(requireDownstream('b', options.downstream), [forkClientInterceptor()]);
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, keepAliveTimeout: SERVER_KEEP_ALIVE_MS });
   await app.register(forkContext);
   app.get('/healthz', async () => 'ok');
   app.get('/chain', async (request, reply) => {

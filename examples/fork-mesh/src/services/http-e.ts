@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { withForkContext } from '@kubefork/http';
 import { hopRecord, receivedHeaders } from '../hop.js';
+import { SERVER_KEEP_ALIVE_MS } from '../keep-alive.js';
 import type { RunningService, ServiceOptions } from './service.js';
 
 export async function start(options: ServiceOptions): Promise<RunningService> {
@@ -27,6 +28,7 @@ export async function start(options: ServiceOptions): Promise<RunningService> {
       response.end(body);
     }),
   );
+  server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   server.listen(options.port, options.host);
   await once(server, 'listening');
   return {
