@@ -91,8 +91,8 @@ export async function runChainLoad(options: LoadOptions): Promise<LoadReport> {
   const next = random(seed);
   const plan = Array.from({ length: requests }, () => {
     const baseline = next() < baselineShare;
-    const pick = ids[Math.floor(next() * ids.length)]!;
-    return baseline ? null : pick;
+    const pick = ids[Math.floor(next() * ids.length)];
+    return baseline || pick === undefined ? null : pick;
   });
   const report: LoadReport = {
     requests,
