@@ -79,14 +79,14 @@ export class MeshChild {
     options: ChildOptions,
   ): Promise<{ child: MeshChild; ready: ReadyMessage }> {
     installExitHook();
-    const process = fork(module, [], {
+    const spawned = fork(module, [], {
       env: options.env,
       execArgv: [...(options.execArgv ?? [])],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'json',
     });
-    running.add(process);
-    const child = new MeshChild(name, process);
+    running.add(spawned);
+    const child = new MeshChild(name, spawned);
     try {
       const ready = await child.#waitForReady(options.timeoutMs);
       return { child, ready };
