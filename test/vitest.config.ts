@@ -6,5 +6,7 @@ export default defineProject({
     include: ['**/*.test.ts'],
     exclude: ['**/node_modules/**'],
     testTimeout: 60_000,
+    // beforeAll starts the fork-mesh: eight Node processes, slow on a busy 2-core CI machine.
+    hookTimeout: 60_000,
   },
 });
