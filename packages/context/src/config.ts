@@ -1,4 +1,5 @@
 import { invalidOption } from './errors.js';
+import { checkOptions } from './options.js';
 
 /** Why an inbound value was ignored; passed to `onInvalid`. */
 export type InvalidReason =
@@ -56,7 +57,7 @@ const MAX_MAX_LENGTH = 1024;
 /** RFC 9110 §5.6.2 token: what a header name (and a W3C baggage key) may consist of. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-const KNOWN_OPTIONS = new Set<string>([
+const KNOWN_OPTIONS = [
   'header',
   'aliases',
   'baggageKey',
@@ -64,7 +65,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'maxLength',
   'propagateTo',
   'onInvalid',
-]);
+] as const;
 
 export const DEFAULT_CONFIG: ForkConfig = Object.freeze({
   header: DEFAULT_HEADER,
@@ -97,18 +98,7 @@ function headerName(option: string, value: unknown): string {
  * otherwise silently keep the default).
  */
 export function resolveConfig(options: ForkOptions = {}): ForkConfig {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidOption('options', options, 'an object');
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw invalidOption(
-        key,
-        (options as Record<string, unknown>)[key],
-        `one of: ${[...KNOWN_OPTIONS].join(', ')} (unknown option)`,
-      );
-    }
-  }
+  checkOptions(options, KNOWN_OPTIONS);
   const {
     header = DEFAULT_HEADER,
     aliases = [],

@@ -39,3 +39,11 @@ export function reportInvalid(config: ForkConfig, value: string, reason: Invalid
     // Deliberately ignored: reporting is best effort and must never fail the request.
   }
 }
+
+/**
+ * Tells the configured `onInvalid` about an inbound value an integration refused by itself
+ * (e.g. a gRPC `-bin` key): value cut to 256 characters, a throwing callback ignored.
+ */
+export function reportInvalidValue(value: string, reason: InvalidReason): void {
+  reportInvalid(state.config, value, reason);
+}

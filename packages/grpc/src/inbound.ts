@@ -1,10 +1,13 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { extractForkId, type ForkConfig, forkConfig } from '@kubefork/context';
+import {
+  extractForkId,
+  type ForkConfig,
+  forkConfig,
+  isTrusted,
+  reportInvalidValue,
+} from '@kubefork/context';
 import { isString, textValues } from './metadata.js';
 import type { ServerSettings } from './options.js';
-
-/** Longest value handed to `onInvalid`, as in the core: hostile inputs can be kilobytes long. */
-const REPORT_LIMIT = 256;
 
 /** The metadata keys one configuration reads, computed once per `configure()`. */
 interface Keys {
@@ -35,8 +38,7 @@ function keysOf(config: ForkConfig): Keys {
  * reported, though, because a client sending it would otherwise lose its fork silently.
  */
 function reportBinary(config: ForkConfig, keys: Keys, metadata: Metadata): void {
-  const onInvalid = config.onInvalid;
-  if (onInvalid === undefined) return;
+  if (config.onInvalid === undefined) return;
   for (const key of keys.binary) {
     const values = metadata.get(key);
     if (values.length === 0) continue;
@@ -44,11 +46,7 @@ function reportBinary(config: ForkConfig, keys: Keys, metadata: Metadata): void 
     const shown = values
       .map((value) => (isString(value) ? value : value.toString('base64')))
       .join(', ');
-    try {
-      onInvalid(shown.slice(0, REPORT_LIMIT), 'malformed');
-    } catch {
-      // Reporting is best effort and must never fail the call.
-    }
+    reportInvalidValue(shown, 'malformed');
   }
 }
 
@@ -79,14 +77,5 @@ export function inboundForkId(
   metadata: Metadata,
   path: string,
 ): string | undefined {
-  const trust = settings.trust;
-  if (trust !== undefined) {
-    try {
-      if (!trust(metadata, path)) return undefined;
-    } catch {
-      // Fail closed: a broken predicate at the edge must not let outside callers pick a fork.
-      return undefined;
-    }
-  }
-  return forkIdFromMetadata(metadata);
+  return isTrusted(settings.trust, metadata, path) ? forkIdFromMetadata(metadata) : undefined;
 }

@@ -1,18 +1,24 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, RequestListener } from 'node:http';
-import { extractForkId, getForkId, invalidOption, runWithForkId } from '@kubefork/context';
+import {
+  checkOptions,
+  checkTrust,
+  extractForkId,
+  getForkId,
+  invalidOption,
+  isTrusted,
+  runWithForkId,
+} from '@kubefork/context';
 
 /** Options of {@link withForkContext}. */
 export interface ForkContextOptions {
   /**
-   * Decides whether the inbound fork id of a request is honoured. When it returns false (or
-   * throws) the request is served as baseline whatever its headers say: use it at the public
+   * Decides whether the inbound fork id of a request is honoured. Unless it returns `true`
+   * (false, a throw, a Promise) the request is served as baseline whatever its headers say: use it at the public
    * edge so that outside callers cannot pick a fork. Default: every request is trusted.
    */
   trust?: (request: IncomingMessage) => boolean;
 }
-
-const KNOWN_OPTIONS = new Set(['trust']);
 
 /**
  * Wraps a `node:http` / `node:https` request listener so that everything it starts, synchronously
@@ -35,26 +41,13 @@ export function withForkContext(
   if (typeof listener !== 'function') {
     throw invalidOption('listener', listener, 'a function (request, response) => void');
   }
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidOption('options', options, 'an object');
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
-      throw invalidOption(
-        key,
-        (options as Record<string, unknown>)[key],
-        'one of: trust (unknown option)',
-      );
-    }
-  }
-  const { trust } = options;
-  if (trust !== undefined && typeof trust !== 'function') {
-    throw invalidOption('trust', trust, 'a function (request) => boolean');
-  }
+  const trust = checkTrust<(request: IncomingMessage) => boolean>(
+    checkOptions(options, ['trust']).trust,
+    '(request) => boolean',
+  );
 
   return function forkContextListener(this: unknown, request, response) {
-    const id =
-      trust === undefined || isTrusted(trust, request) ? extractForkId(request.headers) : undefined;
+    const id = isTrusted(trust, request) ? extractForkId(request.headers) : undefined;
     // Body events arrive in the connection's context (see bindRequestEvents); when that holds no
     // fork and the request has none either, they already see the right thing.
     const rebind = id !== undefined || getForkId() !== undefined;
@@ -63,18 +56,6 @@ export function withForkContext(
       listener.call(this, request, response);
     });
   };
-}
-
-function isTrusted(
-  trust: (request: IncomingMessage) => boolean,
-  request: IncomingMessage,
-): boolean {
-  try {
-    return Boolean(trust(request));
-  } catch {
-    // A throwing policy must not fail the request; not trusting is the safe reading.
-    return false;
-  }
 }
 
 /**

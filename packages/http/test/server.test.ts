@@ -116,6 +116,11 @@ describe('withForkContext', () => {
     expect(await get(port, { 'x-fork-identifier': 'alice' })).toBe('baseline');
   });
 
+  it('serves baseline when trust is asynchronous: only a synchronous true trusts', async () => {
+    const port = await forkEcho({ trust: (async () => true) as never });
+    expect(await get(port, { 'x-fork-identifier': 'alice' })).toBe('baseline');
+  });
+
   it('keeps the fork in body data and end listeners when the body arrives after the headers', async () => {
     const seen: string[] = [];
     const server = http.createServer(

@@ -1,9 +1,11 @@
 import {
+  checkOptions,
+  checkTrust,
   extractForkId,
   forkConfig,
   type HeaderAccess,
   injectForkHeaders,
-  invalidOption,
+  isTrusted,
 } from '@kubefork/context';
 import {
   type Context,
@@ -26,7 +28,6 @@ export interface ForkPropagatorOptions {
   trust?: (carrier: unknown) => boolean;
 }
 
-const KNOWN_OPTIONS = new Set(['trust']);
 const BAGGAGE = 'baggage';
 
 /** Serializes a context's baggage exactly as `W3CBaggagePropagator` does (limits included). */
@@ -93,22 +94,10 @@ export class ForkPropagator implements TextMapPropagator {
   readonly #trust: ((carrier: unknown) => boolean) | undefined;
 
   constructor(options: ForkPropagatorOptions = {}) {
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-      throw invalidOption('options', options, 'an object');
-    }
-    for (const key of Object.keys(options)) {
-      if (!KNOWN_OPTIONS.has(key)) {
-        throw invalidOption(
-          key,
-          (options as Record<string, unknown>)[key],
-          `one of: ${[...KNOWN_OPTIONS].join(', ')} (unknown option)`,
-        );
-      }
-    }
-    const { trust } = options;
-    if (trust !== undefined && typeof trust !== 'function') {
-      throw invalidOption('trust', trust, 'a function (carrier) => boolean');
-    }
+    const trust = checkTrust<(carrier: unknown) => boolean>(
+      checkOptions(options, ['trust']).trust,
+      '(carrier) => boolean',
+    );
     this.#trust = trust;
   }
 
@@ -122,7 +111,7 @@ export class ForkPropagator implements TextMapPropagator {
 
   extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
     const config = forkConfig();
-    if (this.#trust !== undefined && !isTrusted(this.#trust, carrier)) {
+    if (!isTrusted(this.#trust, carrier)) {
       return withoutForkId(context, config);
     }
     const headers = new CarrierHeaders(carrier, getter);
@@ -135,14 +124,5 @@ export class ForkPropagator implements TextMapPropagator {
   fields(): string[] {
     const config = forkConfig();
     return config.baggageKey === null ? [config.header] : [config.header, BAGGAGE];
-  }
-}
-
-function isTrusted(trust: (carrier: unknown) => boolean, carrier: unknown): boolean {
-  try {
-    return trust(carrier) === true;
-  } catch {
-    // A throwing policy fails closed: an untrusted fork must not change routing.
-    return false;
   }
 }
