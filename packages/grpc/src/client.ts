@@ -1,5 +1,5 @@
 import { InterceptingCall, type Interceptor, type Metadata } from '@grpc/grpc-js';
-import { getForkId, injectForkHeaders, runWithForkId } from '@kubefork/context';
+import { getForkId, injectForkHeaders } from '@kubefork/context';
 import { metadataAccess } from './metadata.js';
 
 /**
@@ -12,11 +12,7 @@ import { metadataAccess } from './metadata.js';
 function withFork(metadata: Metadata, id: string): Metadata {
   const copy = metadata.clone();
   try {
-    const added =
-      getForkId() === id
-        ? injectForkHeaders(copy, metadataAccess)
-        : runWithForkId(id, () => injectForkHeaders(copy, metadataAccess));
-    return added ? copy : metadata;
+    return injectForkHeaders(copy, metadataAccess, undefined, id) ? copy : metadata;
   } catch {
     return metadata;
   }
