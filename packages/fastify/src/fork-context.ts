@@ -1,5 +1,11 @@
-import { AsyncResource } from 'node:async_hooks';
-import { extractForkId, invalidOption, runWithForkId } from '@kubefork/context';
+import {
+  checkOptions,
+  checkTrust,
+  extractForkId,
+  getForkId,
+  isTrusted,
+  runWithForkId,
+} from '@kubefork/context';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -34,13 +40,6 @@ const REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers'];
 
 /** Marks an instance (and, through inheritance, its children) that already has our hooks. */
 const kRegistered = Symbol('kubefork.fastify.registered');
-/** The request's async context as it was in `onRequest`, re-entered in `preValidation`. */
-const kScope = Symbol('kubefork.fastify.scope');
-
-interface ScopedRequest extends FastifyRequest {
-  [kScope]: AsyncResource | null;
-}
-
 function forkContextPlugin(
   fastify: FastifyInstance,
   options: ForkContextOptions,
@@ -60,10 +59,9 @@ function forkContextPlugin(
     return;
   }
   fastify.decorate(kRegistered, true);
-  // Primitive defaults only: Fastify 5 rejects reference-type request decorations, and a value
-  // set in the constructor keeps every request object the same shape.
+  // A primitive default: Fastify 5 rejects reference-type request decorations, and a value set
+  // in the constructor keeps every request object the same shape.
   fastify.decorateRequest('forkId', undefined);
-  fastify.decorateRequest(kScope, null);
 
   fastify.addHook(
     'onRequest',
@@ -72,22 +70,18 @@ function forkContextPlugin(
       _reply: FastifyReply,
       next: HookHandlerDoneFunction,
     ): void {
-      const forkId =
-        trust === undefined || isTrusted(trust, request)
-          ? extractForkId(request.headers)
-          : undefined;
+      const forkId = isTrusted(trust, request) ? extractForkId(request.headers) : undefined;
       request.forkId = forkId;
-      runWithForkId(forkId, function enterForkScope() {
-        (request as ScopedRequest)[kScope] = new AsyncResource('kubefork.fastify');
-        next();
-      });
+      runWithForkId(forkId, next);
     },
   );
 
   // A body that arrives after the headers is read in 'data'/'end' callbacks that run outside
-  // the request's async context (nodejs/node#33723); so do content-type parsers and
-  // middleware that wait for the body. Fastify continues from those callbacks, so re-enter the
-  // context saved in onRequest before validation, the handler and every later hook.
+  // the request's async context (nodejs/node#33723); so may content-type parsers and
+  // middleware that wait for the body. Fastify continues from those callbacks, so before
+  // validation, the handler and every later hook, re-enter the request's fork where it was
+  // lost. `request.forkId` holds it; checking first keeps the common case free of a second
+  // scope (each `run` allocates a context frame on Node 24).
   fastify.addHook(
     'preValidation',
     function forkPreValidation(
@@ -95,38 +89,19 @@ function forkContextPlugin(
       _reply: FastifyReply,
       next: HookHandlerDoneFunction,
     ): void {
-      const scope = (request as ScopedRequest)[kScope];
-      if (scope === null) next();
-      else scope.runInAsyncScope(next);
+      const forkId = request.forkId;
+      if (getForkId() === forkId) next();
+      else runWithForkId(forkId, next);
     },
   );
   done();
 }
 
 function readTrust(options: ForkContextOptions): ForkContextOptions['trust'] {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidOption('options', options, 'an object');
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== 'trust' && !REGISTER_OPTIONS.includes(key)) {
-      const value = (options as Record<string, unknown>)[key];
-      throw invalidOption(key, value, 'one of: trust (unknown option)');
-    }
-  }
-  const { trust } = options;
-  if (trust !== undefined && typeof trust !== 'function') {
-    throw invalidOption('trust', trust, 'a function (request) => boolean');
-  }
-  return trust;
-}
-
-function isTrusted(trust: (request: FastifyRequest) => boolean, request: FastifyRequest): boolean {
-  try {
-    return trust(request) === true;
-  } catch {
-    // Fail closed: a broken edge check must not let outside traffic pick a fork.
-    return false;
-  }
+  return checkTrust<(request: FastifyRequest) => boolean>(
+    checkOptions(options, ['trust'], REGISTER_OPTIONS).trust,
+    '(request) => boolean',
+  );
 }
 
 // What fastify-plugin would set, written directly so that one build registers on Fastify 4 and
