@@ -1,5 +1,12 @@
-import { extractForkId, invalidOption, runWithForkId } from '@kubefork/context';
+import {
+  checkOptions,
+  checkTrust,
+  extractForkId,
+  isTrusted,
+  runWithForkId,
+} from '@kubefork/context';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { setForkIdProperty } from './fork-id-property.js';
 
 declare global {
   // Express types its request through this global namespace (declaration merging), for
@@ -26,8 +33,6 @@ export interface ForkContextOptions {
   trust?: (req: Request) => boolean;
 }
 
-const KNOWN_OPTIONS = ['trust'];
-
 /**
  * Express middleware (Express 4 and 5) that reads the request's fork id (header, aliases, then
  * W3C baggage, as configured with `configure`) and runs the rest of the request inside it:
@@ -47,35 +52,16 @@ const KNOWN_OPTIONS = ['trust'];
  * app.get('/', (req, res) => res.json({ fork: req.forkId ?? 'baseline' }));
  */
 export function forkContext(options: ForkContextOptions = {}): RequestHandler {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidOption('options', options, 'an object');
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.includes(key)) {
-      const value = (options as Record<string, unknown>)[key];
-      throw invalidOption(key, value, `one of: ${KNOWN_OPTIONS.join(', ')} (unknown option)`);
-    }
-  }
-  const { trust } = options;
-  if (trust !== undefined && typeof trust !== 'function') {
-    throw invalidOption('trust', trust, 'a function (req) => boolean');
-  }
+  const trust = checkTrust<(req: Request) => boolean>(
+    checkOptions(options, ['trust']).trust,
+    '(req) => boolean',
+  );
 
   return function forkContextMiddleware(req: Request, _res: Response, next: NextFunction): void {
-    const forkId =
-      trust === undefined || isTrusted(trust, req) ? extractForkId(req.headers) : undefined;
-    req.forkId = forkId;
+    const forkId = isTrusted(trust, req) ? extractForkId(req.headers) : undefined;
+    setForkIdProperty(req, forkId);
     // `run`, never `enterWith`: everything `next` starts, synchronously or later, inherits the
     // scope, and nothing leaks to the next request on the same keep-alive socket.
     runWithForkId(forkId, next);
   };
-}
-
-function isTrusted(trust: (req: Request) => boolean, req: Request): boolean {
-  try {
-    return trust(req) === true;
-  } catch {
-    // Fail closed: a broken edge check must not let outside traffic pick a fork.
-    return false;
-  }
 }

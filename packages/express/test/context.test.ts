@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getForkId } from '@kubefork/context';
+import { getForkId, runWithForkId } from '@kubefork/context';
 import type { ErrorRequestHandler } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send } from '../../../test/support/http-client.js';
@@ -26,6 +26,16 @@ describe.each(majors)('Express $major: the fork in handlers', ({ express }) => {
       setTimeout(() => {
         setImmediate(() => res.json({ fork: getForkId() ?? null }));
       }, 5);
+    });
+    app.get('/forkid-later', (req, res) => {
+      // Read outside the request's async context: req.forkId belongs to the request itself.
+      runWithForkId(undefined, () => {
+        setTimeout(() => res.json({ fork: getForkId() ?? null, forkId: req.forkId ?? null }), 5);
+      });
+    });
+    app.get('/forkid-assigned', (req, res) => {
+      req.forkId = 'carol';
+      res.json({ forkId: req.forkId });
     });
     app.get('/throw', () => {
       throw new Error('thrown synchronously');
@@ -54,6 +64,20 @@ describe.each(majors)('Express $major: the fork in handlers', ({ express }) => {
     const res = await send(server.base, '/sync', { headers: fork });
     expect(res.status).toBe(200);
     expect(res.json()).toEqual({ fork: 'alice', forkId: 'alice' });
+  });
+
+  it('keeps req.forkId with the request, also where the async context is lost', async () => {
+    const [alice, bob] = await Promise.all([
+      send(server.base, '/forkid-later', { headers: fork }),
+      send(server.base, '/forkid-later', { headers: { 'x-fork-identifier': 'bob' } }),
+    ]);
+    expect(alice.json()).toEqual({ fork: null, forkId: 'alice' });
+    expect(bob.json()).toEqual({ fork: null, forkId: 'bob' });
+  });
+
+  it('lets application code assign req.forkId', async () => {
+    const res = await send(server.base, '/forkid-assigned', { headers: fork });
+    expect(res.json()).toEqual({ forkId: 'carol' });
   });
 
   it('serves a request without a fork header as baseline', async () => {
