@@ -2,6 +2,7 @@
 // reports behave identically in @kubefork/http, express, fastify, grpc and otel.
 
 import { invalidOption } from './errors.js';
+import { ignoreOutcome, isThenable } from './settle.js';
 
 /**
  * Checks an integration's options object: `undefined` gives `{}`; anything but a plain object,
@@ -54,7 +55,9 @@ export function isTrusted<A extends unknown[]>(
 ): boolean {
   if (trust === undefined) return true;
   try {
-    return trust(...args) === true;
+    const answer = trust(...args);
+    if (isThenable(answer)) ignoreOutcome(answer);
+    return answer === true;
   } catch {
     return false;
   }

@@ -1,6 +1,7 @@
 import { mergeBaggage } from './baggage.js';
 import type { ForkConfig } from './config.js';
 import { getForkId } from './scope.js';
+import { ignoreOutcome, isThenable } from './settle.js';
 import { state } from './store.js';
 import { invalidReason } from './validate.js';
 
@@ -15,12 +16,21 @@ export interface HeaderAccess<C> {
   set(carrier: C, name: string, value: string): void;
 }
 
-/** True when the configured `propagateTo` lets fork ids go to `target`. Never throws. */
+/**
+ * True when the configured `propagateTo` lets fork ids go to `target`. Never throws; an unparsable
+ * URL, a throwing predicate or a promise (an `async` predicate, whose answer comes too late) fail
+ * closed.
+ */
 export function shouldPropagate(config: ForkConfig, target: string | URL | undefined): boolean {
   const propagateTo = config.propagateTo;
   if (propagateTo === undefined || target === undefined) return true;
   try {
-    return Boolean(propagateTo(typeof target === 'string' ? new URL(target) : target));
+    const answer: unknown = propagateTo(typeof target === 'string' ? new URL(target) : target);
+    if (isThenable(answer)) {
+      ignoreOutcome(answer);
+      return false;
+    }
+    return Boolean(answer);
   } catch {
     // An unparsable URL or a throwing predicate: fail closed, fork ids must not leak.
     return false;

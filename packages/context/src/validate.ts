@@ -1,4 +1,5 @@
 import type { ForkConfig, InvalidReason } from './config.js';
+import { ignoreOutcome, isThenable } from './settle.js';
 import { state } from './store.js';
 
 /**
@@ -29,12 +30,19 @@ export function isValidForkId(value: unknown): value is string {
 /** Longest value handed to `onInvalid`: hostile inputs can be kilobytes long. */
 const REPORT_LIMIT = 256;
 
-/** Tells `onInvalid`, if any. A throwing callback must not turn bad input into a failed request. */
+/**
+ * Tells `onInvalid`, if any. A throwing callback (or an async one that rejects) must not turn bad
+ * input into a failed request or a crashed process.
+ */
 export function reportInvalid(config: ForkConfig, value: string, reason: InvalidReason): void {
   const onInvalid = config.onInvalid;
   if (onInvalid === undefined) return;
   try {
-    onInvalid(value.length > REPORT_LIMIT ? value.slice(0, REPORT_LIMIT) : value, reason);
+    const result: unknown = onInvalid(
+      value.length > REPORT_LIMIT ? value.slice(0, REPORT_LIMIT) : value,
+      reason,
+    );
+    if (isThenable(result)) ignoreOutcome(result);
   } catch {
     // Deliberately ignored: reporting is best effort and must never fail the request.
   }
