@@ -11,7 +11,7 @@ import type { BackoffOptions } from './backoff.js';
 import { EventRecorder } from './events.js';
 import { type HealthServer, startHealthServer } from './health-server.js';
 import { loadKubeConfig, ownNamespace } from './kube-config.js';
-import { type LeaderElectionOptions, LeaderElector } from './leader.js';
+import { checkLeaderElectionOptions, type LeaderElectionOptions, LeaderElector } from './leader.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { ControllerMetrics } from './metrics.js';
 import type { RateLimiterOptions } from './rate-limiter.js';
@@ -77,9 +77,35 @@ interface Settings {
   requestTimeoutMs: number;
 }
 
+const KNOWN_OPTIONS = [
+  'kubeConfig',
+  'namespace',
+  'headerAllowList',
+  'resyncSeconds',
+  'metricsPort',
+  'metricsHost',
+  'leaderElection',
+  'logger',
+  'clusterDomain',
+  'workers',
+  'requestTimeoutMs',
+  'retry',
+  'informerBackoff',
+  'processMetrics',
+];
+
 function readOptions(options: ControllerOptions): Settings {
   if (typeof options !== 'object' || options === null) {
     throw invalidInput('startController options', options, 'an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.includes(key)) {
+      throw invalidInput(
+        key,
+        (options as Record<string, unknown>)[key],
+        `one of: ${KNOWN_OPTIONS.join(', ')} (unknown option)`,
+      );
+    }
   }
   const {
     namespace,
@@ -120,6 +146,7 @@ function readOptions(options: ControllerOptions): Settings {
   ) {
     throw invalidInput('leaderElection', leaderElection, 'a boolean or leader election options');
   }
+  if (typeof leaderElection === 'object') checkLeaderElectionOptions(leaderElection);
   return {
     namespace,
     headerAllowList: headerAllowList.map((name) => name.toLowerCase()),

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import { invalidInput } from '../errors.js';
 import type { KubeApis } from './api.js';
 import { sleep } from './backoff.js';
 import { describeError, type Logger, statusCode } from './logger.js';
@@ -25,6 +26,83 @@ export interface LeaderElectionOptions {
   renewDeadlineMs?: number;
   /** Default 2,000 ms; must be shorter than the renew deadline. */
   retryPeriodMs?: number;
+}
+
+const LEADER_OPTIONS = [
+  'leaseName',
+  'leaseNamespace',
+  'identity',
+  'leaseDurationSeconds',
+  'renewDeadlineMs',
+  'retryPeriodMs',
+];
+const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Checks leader election options with client-go's rules (lease duration > renew deadline >
+ * retry period × 1.2, all positive), so a replica set cannot end up with two leaders because
+ * of a setting. Throws a `TypeError` naming the option and the value.
+ */
+export function checkLeaderElectionOptions(options: LeaderElectionOptions): void {
+  for (const key of Object.keys(options)) {
+    if (!LEADER_OPTIONS.includes(key)) {
+      throw invalidInput(
+        `leaderElection.${key}`,
+        (options as Record<string, unknown>)[key],
+        `one of: ${LEADER_OPTIONS.join(', ')} (unknown option)`,
+      );
+    }
+  }
+  const {
+    leaseName = 'kubefork-controller',
+    leaseNamespace,
+    identity,
+    leaseDurationSeconds = 15,
+    renewDeadlineMs = 10_000,
+    retryPeriodMs = 2000,
+  } = options;
+  if (typeof leaseName !== 'string' || !DNS_1123_SUBDOMAIN.test(leaseName)) {
+    throw invalidInput('leaderElection.leaseName', leaseName, 'a Lease name (DNS-1123 subdomain)');
+  }
+  if (
+    leaseNamespace !== undefined &&
+    (typeof leaseNamespace !== 'string' || !DNS_1123_LABEL.test(leaseNamespace))
+  ) {
+    throw invalidInput('leaderElection.leaseNamespace', leaseNamespace, 'a namespace name');
+  }
+  if (identity !== undefined && (typeof identity !== 'string' || identity === '')) {
+    throw invalidInput('leaderElection.identity', identity, 'a non-empty string');
+  }
+  if (!Number.isInteger(leaseDurationSeconds) || leaseDurationSeconds < 1) {
+    throw invalidInput(
+      'leaderElection.leaseDurationSeconds',
+      leaseDurationSeconds,
+      'a positive whole number of seconds',
+    );
+  }
+  if (
+    typeof renewDeadlineMs !== 'number' ||
+    !(renewDeadlineMs > 0) ||
+    renewDeadlineMs >= leaseDurationSeconds * 1000
+  ) {
+    throw invalidInput(
+      'leaderElection.renewDeadlineMs',
+      renewDeadlineMs,
+      `a positive number of milliseconds below the lease duration (${leaseDurationSeconds * 1000})`,
+    );
+  }
+  if (
+    typeof retryPeriodMs !== 'number' ||
+    !(retryPeriodMs > 0) ||
+    retryPeriodMs * 1.2 >= renewDeadlineMs
+  ) {
+    throw invalidInput(
+      'leaderElection.retryPeriodMs',
+      retryPeriodMs,
+      `a positive number of milliseconds below renewDeadlineMs ÷ 1.2 (${Math.floor(renewDeadlineMs / 1.2)})`,
+    );
+  }
 }
 
 export interface LeaderCallbacks {

@@ -100,8 +100,10 @@ export async function reconcileHost(context: ReconcileContext, key: HostKey): Pr
  * adopted one, then our own.
  */
 function pickExisting(virtualServices: VirtualService[], host: string): VirtualService | undefined {
+  // Code-unit order, like the planner's: `localeCompare` depends on the ICU data and locale.
+  const name = (vs: VirtualService) => vs.metadata.name ?? '';
   const sorted = [...virtualServices].sort((a, b) =>
-    (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+    name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0,
   );
   const foreign = sorted.filter((vs) => !isManagedVirtualService(vs));
   return (
