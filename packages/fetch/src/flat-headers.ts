@@ -13,7 +13,8 @@ function joined(value: unknown): string | undefined {
   return value === undefined || value === null ? undefined : String(value);
 }
 
-function matches(key: unknown, name: string): boolean {
+/** True when `key` is the header name `name` (lower-case) in any case. */
+export function matches(key: unknown, name: string): boolean {
   return typeof key === 'string' && key.length === name.length && key.toLowerCase() === name;
 }
 

@@ -1,5 +1,5 @@
 import { forkConfig, isValidForkId, mergeBaggage } from '@kubefork/context';
-import { type FlatHeaders, readFlat, replaceFlat } from './flat-headers.js';
+import { type FlatHeaders, matches, readFlat, replaceFlat } from './flat-headers.js';
 import type { UndiciRequest } from './undici-request.js';
 
 // Other subscribers of `undici:request:create` add headers to the same request. OpenTelemetry's
@@ -8,10 +8,6 @@ import type { UndiciRequest } from './undici-request.js';
 // header. Subscribers run in the order they subscribed, so whichever of kubefork and
 // OpenTelemetry was loaded first runs first. Both orders must end with one fork header and
 // one `baggage` header holding our member once.
-
-function matches(key: unknown, name: string): boolean {
-  return typeof key === 'string' && key.length === name.length && key.toLowerCase() === name;
-}
 
 /**
  * Subscribers before us: removes entries of our header that repeat the fork `id` after the
