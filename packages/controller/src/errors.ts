@@ -12,6 +12,27 @@ export function invalidInput(option: string, value: unknown, expected: string): 
   return error;
 }
 
+/**
+ * Throws `invalidInput` for the first key of `options` that is not in `known`: a misspelt option
+ * would otherwise silently keep its default. `path` prefixes the name, e.g. `leaderElection.`.
+ */
+export function checkKnownOptions(options: object, known: readonly string[], path = ''): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw invalidInput(
+        `${path}${key}`,
+        (options as Record<string, unknown>)[key],
+        `one of: ${known.join(', ')} (unknown option)`,
+      );
+    }
+  }
+}
+
+/** Code-unit order: the same in every locale, with any ICU data, on every Node version. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string')
     return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);

@@ -9,25 +9,21 @@ import {
   VIRTUAL_SERVICE_API_VERSION,
   VIRTUAL_SERVICE_KIND,
 } from './constants.js';
-import { invalidInput } from './errors.js';
+import { compareText, invalidInput } from './errors.js';
 import { defaultRoute, forkRoutes, serviceFqdn } from './routes.js';
 import type { HostPlan, PlanHostInput, PlanResult, VirtualService } from './types.js';
-import { checkVSConfig, type Fork, HEADER_NAME_PATTERN } from './validate.js';
+import {
+  checkVSConfig,
+  DNS_1123_LABEL,
+  DNS_1123_SUBDOMAIN,
+  type Fork,
+  HEADER_NAME_PATTERN,
+} from './validate.js';
 import {
   desiredMetadata,
   isAdoptableVirtualService,
   isManagedVirtualService,
 } from './virtual-service.js';
-
-/** DNS-1123 label: a namespace name. */
-const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** DNS-1123 subdomain: a cluster domain such as `cluster.local`. */
-const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** Code-unit order: the same in every locale and on every Node version. */
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** The route order of the issue: headerName, headerValue, creationTimestamp (oldest first), name. */
 function compareForks(a: Fork, b: Fork): number {

@@ -5,8 +5,10 @@ import {
   VSCONFIG_API_VERSION,
   VSCONFIG_KIND,
 } from './constants.js';
+import { compareText } from './errors.js';
 import { planHost, readOptions } from './plan.js';
 import type { VirtualService, VSConfig } from './types.js';
+import { DNS_1123_LABEL } from './validate.js';
 import {
   isAdoptableVirtualService,
   isManagedVirtualService,
@@ -48,14 +50,8 @@ interface Located<T> {
   where: string;
 }
 
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 class Collector {
@@ -105,7 +101,7 @@ class Collector {
       throw new RenderInputError(`${where}: ${String(value.kind)} without metadata.name`);
     }
     const namespace = metadata.namespace ?? this.#namespace;
-    if (typeof namespace !== 'string' || !NAMESPACE.test(namespace)) {
+    if (typeof namespace !== 'string' || !DNS_1123_LABEL.test(namespace)) {
       throw new RenderInputError(
         `${where}: metadata.namespace ${JSON.stringify(namespace)} is not a namespace name`,
       );

@@ -4,6 +4,11 @@ import { DEFAULT_FORK_ID_PATTERN, DEFAULT_HEADER, DEFAULT_MAX_LENGTH } from '@ku
 // or read from files by `render`, never passed the API server's validation. test/crd.test.ts
 // checks that these rules and the CRD's schema agree on every input.
 
+/** DNS-1123 label (a namespace name): lower-case alphanumerics and '-', at most 63 characters. */
+export const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** DNS-1123 subdomain (a Lease name, a cluster domain such as `cluster.local`). */
+export const DNS_1123_SUBDOMAIN =
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** DNS-1035 label (a Service name): lower-case alphanumerics and '-', starting with a letter. */
 export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 export const DNS_LABEL_MAX_LENGTH = 63;

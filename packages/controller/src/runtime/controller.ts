@@ -4,8 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_HEADER_ALLOW_LIST } from '../constants.js';
-import { invalidInput } from '../errors.js';
+import { checkKnownOptions, invalidInput } from '../errors.js';
 import { planHost } from '../plan.js';
+import { DNS_1123_LABEL } from '../validate.js';
 import { createApis } from './api.js';
 import type { BackoffOptions } from './backoff.js';
 import { EventRecorder } from './events.js';
@@ -98,15 +99,7 @@ function readOptions(options: ControllerOptions): Settings {
   if (typeof options !== 'object' || options === null) {
     throw invalidInput('startController options', options, 'an object');
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.includes(key)) {
-      throw invalidInput(
-        key,
-        (options as Record<string, unknown>)[key],
-        `one of: ${KNOWN_OPTIONS.join(', ')} (unknown option)`,
-      );
-    }
-  }
+  checkKnownOptions(options, KNOWN_OPTIONS);
   const {
     namespace,
     headerAllowList = [...DEFAULT_HEADER_ALLOW_LIST],
@@ -119,7 +112,7 @@ function readOptions(options: ControllerOptions): Settings {
   } = options;
   if (
     namespace !== undefined &&
-    (typeof namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))
+    (typeof namespace !== 'string' || !DNS_1123_LABEL.test(namespace))
   ) {
     throw invalidInput('namespace', namespace, 'a namespace name');
   }

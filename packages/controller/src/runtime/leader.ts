@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type V1Lease, V1MicroTime } from '@kubernetes/client-node';
-import { invalidInput } from '../errors.js';
+import { checkKnownOptions, invalidInput } from '../errors.js';
+import { DNS_1123_LABEL, DNS_1123_SUBDOMAIN } from '../validate.js';
 import type { KubeApis } from './api.js';
 import { sleep } from './backoff.js';
 import { describeError, type Logger, statusCode } from './logger.js';
@@ -36,8 +37,6 @@ const LEADER_OPTIONS = [
   'renewDeadlineMs',
   'retryPeriodMs',
 ];
-const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /**
  * Checks leader election options with client-go's rules (lease duration > renew deadline >
@@ -45,15 +44,7 @@ const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
  * of a setting. Throws a `TypeError` naming the option and the value.
  */
 export function checkLeaderElectionOptions(options: LeaderElectionOptions): void {
-  for (const key of Object.keys(options)) {
-    if (!LEADER_OPTIONS.includes(key)) {
-      throw invalidInput(
-        `leaderElection.${key}`,
-        (options as Record<string, unknown>)[key],
-        `one of: ${LEADER_OPTIONS.join(', ')} (unknown option)`,
-      );
-    }
-  }
+  checkKnownOptions(options, LEADER_OPTIONS, 'leaderElection.');
   const {
     leaseName = 'kubefork-controller',
     leaseNamespace,

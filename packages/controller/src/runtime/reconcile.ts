@@ -8,6 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { VIRTUAL_SERVICE_API_VERSION, VSCONFIG_API_VERSION } from '../constants.js';
+import { compareText } from '../errors.js';
 import { planHost } from '../plan.js';
 import type { PlanResult, VirtualService, VSConfig } from '../types.js';
 import { isAdoptableVirtualService, isManagedVirtualService } from '../virtual-service.js';
@@ -101,9 +102,8 @@ export async function reconcileHost(context: ReconcileContext, key: HostKey): Pr
  */
 function pickExisting(virtualServices: VirtualService[], host: string): VirtualService | undefined {
   // Code-unit order, like the planner's: `localeCompare` depends on the ICU data and locale.
-  const name = (vs: VirtualService) => vs.metadata.name ?? '';
   const sorted = [...virtualServices].sort((a, b) =>
-    name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0,
+    compareText(a.metadata.name ?? '', b.metadata.name ?? ''),
   );
   const foreign = sorted.filter((vs) => !isManagedVirtualService(vs));
   return (
