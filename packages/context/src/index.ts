@@ -12,6 +12,7 @@ export { configure, forkConfig } from './configure.js';
 export { ERR_INVALID_FORK_ID, ERR_INVALID_OPTION, invalidOption } from './errors.js';
 export { extractForkId } from './extract.js';
 export type { HeaderBag, HeadersLike, HeaderValue } from './headers.js';
+export { installShared } from './install.js';
 export { checkOptions, checkTrust, isTrusted } from './options.js';
 export type { HeaderAccess } from './outbound.js';
 export { forkHeaders, injectForkHeaders, shouldPropagate } from './outbound.js';

@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { installShared } from '@kubefork/context';
 import { onUndiciRequest, type UndiciRequest } from './undici-request.js';
 import { scopeConnection, setConnectionsScoped, unscopeRequests } from './undici-scope.js';
 
@@ -10,19 +11,6 @@ import { scopeConnection, setConnectionsScoped, unscopeRequests } from './undici
 const CREATE_CHANNEL = 'undici:request:create';
 /** Published by every undici copy when a client has connected a socket, before it sends on it. */
 const CONNECTED_CHANNEL = 'undici:client:connected';
-
-/**
- * Installed state, shared through `globalThis` so that two copies of this package in one
- * process install once between them.
- */
-interface Installation {
-  users: number;
-  /** Removes the subscription of the copy that made it. */
-  remove: () => void;
-}
-
-const INSTALLATION = Symbol.for('kubefork.fetch.instrumentation');
-const holder = globalThis as { [INSTALLATION]?: Installation };
 
 function onRequestCreate(message: unknown): void {
   onUndiciRequest((message as { request: UndiciRequest }).request);
@@ -66,17 +54,5 @@ function subscribeChannels(): () => void {
  * uninstall();
  */
 export function instrumentFetch(): () => void {
-  let installation = holder[INSTALLATION];
-  if (installation === undefined || installation.users === 0) {
-    installation = { users: 0, remove: subscribeChannels() };
-    Object.defineProperty(holder, INSTALLATION, { value: installation, configurable: true });
-  }
-  installation.users++;
-  const current = installation;
-  let done = false;
-  return function uninstallFetch() {
-    if (done) return;
-    done = true;
-    if (--current.users === 0) current.remove();
-  };
+  return installShared(Symbol.for('kubefork.fetch.instrumentation'), subscribeChannels);
 }

@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { installShared } from '@kubefork/context';
 import { injectIntoClientRequest } from './client.js';
 
 // The modules' export objects, which are what `require` and the default import hand out; an
@@ -30,18 +31,6 @@ export const DEFAULT_MODE: HttpInstrumentationMode = hasRequestCreatedChannel()
   : 'patch';
 
 /**
- * Installed state, shared through `globalThis` so that two copies of this package in one
- * process (ESM and CJS, or a duplicated dependency) install once between them.
- */
-interface Installation {
-  users: number;
-  remove: () => void;
-}
-
-const INSTALLATION = Symbol.for('kubefork.http.instrumentation');
-const holder = globalThis as { [INSTALLATION]?: Installation };
-
-/**
  * Makes every `node:http` and `node:https` client request started inside a fork carry it: the
  * `x-fork-identifier` header exactly once (a value the caller set wins) and our member merged
  * into `baggage`; destinations rejected by `propagateTo` get neither. Returns a function that
@@ -66,19 +55,9 @@ export function instrumentHttp(): () => void {
 
 /** `instrumentHttp` with an explicit mode (tests run the patch mode on every Node). */
 export function installHttpInstrumentation(mode: HttpInstrumentationMode): () => void {
-  let installation = holder[INSTALLATION];
-  if (installation === undefined || installation.users === 0) {
-    installation = { users: 0, remove: mode === 'channel' ? subscribeChannel() : patchModules() };
-    Object.defineProperty(holder, INSTALLATION, { value: installation, configurable: true });
-  }
-  installation.users++;
-  const current = installation;
-  let done = false;
-  return function uninstallHttp() {
-    if (done) return;
-    done = true;
-    if (--current.users === 0) current.remove();
-  };
+  return installShared(Symbol.for('kubefork.http.instrumentation'), () =>
+    mode === 'channel' ? subscribeChannel() : patchModules(),
+  );
 }
 
 function onRequestCreated(message: unknown): void {
