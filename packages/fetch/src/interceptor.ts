@@ -5,7 +5,7 @@ import {
   injectForkHeaders,
   runWithForkId,
 } from '@kubefork/context';
-import { type FlatHeaders, flatHeadersAccess } from './flat-headers.js';
+import { type FlatHeaders, flatHeadersAccess, matches } from './flat-headers.js';
 import { dispatchTarget } from './undici-request.js';
 
 /**
@@ -35,7 +35,7 @@ type HeaderRecord = Record<string, unknown>;
 function recordKeys(record: HeaderRecord, name: string): string[] {
   const keys: string[] = [];
   for (const key in record) {
-    if (key.length === name.length && key.toLowerCase() === name) keys.push(key);
+    if (matches(key, name)) keys.push(key);
   }
   return keys;
 }
