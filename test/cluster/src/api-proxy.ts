@@ -1,10 +1,11 @@
 // A proxy in front of the real API server for tests that need to see or disturb the traffic of
 // the code under test: it records every request (verb, resource, status) and injects faults
-// (error statuses, delays, dropped or expired watches). Clients talk plain HTTP to it on
-// loopback with their own bearer token; it forwards over TLS to the API server unchanged.
+// (error statuses, delays, dropped or expired watches). Clients talk to it over TLS, with the
+// API server's own certificate (so they verify it as they would the server), and their own
+// bearer token; it forwards to the API server unchanged.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Agent, request as httpsRequest } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Agent, createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
 
@@ -42,7 +43,7 @@ export interface FaultRule {
 }
 
 export interface ApiProxy {
-  /** `http://127.0.0.1:<port>` */
+  /** `https://127.0.0.1:<port>` */
   url: string;
   /** Requests seen so far, oldest first (watches are recorded when they start). */
   requests: ProxiedRequest[];
@@ -66,9 +67,12 @@ const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecolle
 export async function startApiProxy(options: {
   server: string;
   caFile: string;
+  /** The certificate and key the proxy serves (the API server's: both are on 127.0.0.1). */
+  certFile: string;
+  keyFile: string;
   users?: Record<string, string>;
 }): Promise<ApiProxy> {
-  const { server, caFile, users = {} } = options;
+  const { server, caFile, certFile, keyFile, users = {} } = options;
   const userByToken = new Map(Object.entries(users).map(([name, token]) => [token, name]));
   const agent = new Agent({ ca: readFileSync(caFile), keepAlive: true });
   const upstream = new URL(server);
@@ -139,10 +143,13 @@ export async function startApiProxy(options: {
     else forward();
   };
 
-  const proxy: Server = createServer(handle);
+  const proxy: Server = createServer(
+    { cert: readFileSync(certFile), key: readFileSync(keyFile) },
+    handle,
+  );
   proxy.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const url = `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
 
   return {
     url,
@@ -169,7 +176,7 @@ export async function startApiProxy(options: {
       const config = {
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'proxy', cluster: { server: url } }],
+        clusters: [{ name: 'proxy', cluster: { server: url, 'certificate-authority': caFile } }],
         users: [{ name: 'user', user: { token } }],
         contexts: [{ name: 'proxy', context: { cluster: 'proxy', user: 'user' } }],
         'current-context': 'proxy',

@@ -61,6 +61,9 @@ export interface TestCluster {
   server: string;
   /** The CA that signed the API server's certificate. */
   caFile: string;
+  /** The API server's serving certificate and key (valid for 127.0.0.1 and localhost). */
+  servingCertFile: string;
+  servingKeyFile: string;
   /** The cluster's working directory (logs: etcd.log, kube-apiserver.log, …). */
   dir: string;
   /** A JSON client acting as the admin. */
@@ -274,6 +277,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       kubeconfig,
       server,
       caFile: pki.caCert,
+      servingCertFile: pki.servingCert,
+      servingKeyFile: pki.servingKey,
       dir,
       admin: client,
       resources,
