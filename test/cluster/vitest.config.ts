@@ -9,5 +9,7 @@ export default defineProject({
     testTimeout: 60_000,
     hookTimeout: 180_000,
     fileParallelism: false,
+    // A real API server and controller take longer than vitest's 1 s polling default.
+    expect: { poll: { timeout: 15_000, interval: 50 } },
   },
 });

@@ -52,8 +52,8 @@ export interface ApiProxy {
   inject(rule: FaultRule): () => void;
   /** Names the requests that carry `token` (see ProxiedRequest.user). */
   addUser(name: string, token: string): void;
-  /** Watches open now (through this proxy). */
-  openWatches(): number;
+  /** Watches open now (through this proxy), optionally only those `match` picks. */
+  openWatches(match?: (request: ProxiedRequest) => boolean): number;
   clearFaults(): void;
   /** Cuts every open watch (as a load balancer timing out would). */
   dropWatches(): void;
@@ -78,7 +78,8 @@ export async function startApiProxy(options: {
   const upstream = new URL(server);
   const requests: ProxiedRequest[] = [];
   const rules: (FaultRule & { left: number })[] = [];
-  const watches = new Set<IncomingMessage>();
+  // Open watches, by the client's response: cutting one cuts both sides.
+  const watches = new Map<ServerResponse, { record: ProxiedRequest; answer?: IncomingMessage }>();
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const record = describe(req, userByToken);
@@ -87,7 +88,16 @@ export async function startApiProxy(options: {
     if (rule) {
       rule.left--;
     }
+    if (record.verb === 'watch') {
+      watches.set(res, { record });
+      res.on('close', () => {
+        watches.get(res)?.answer?.destroy();
+        watches.delete(res);
+      });
+    }
     const forward = () => {
+      // The client gave up while an injected delay ran: nothing to forward.
+      if (res.destroyed || res.writableEnded) return;
       if (rule?.status !== undefined) {
         record.status = rule.status;
         res.writeHead(rule.status, { 'content-type': 'application/json' });
@@ -118,15 +128,21 @@ export async function startApiProxy(options: {
         (answer) => {
           record.status = answer.statusCode ?? 0;
           res.writeHead(answer.statusCode ?? 502, answer.headers);
+          // The API server sends a watch's headers at once; so must we (Node would hold them
+          // until the first event, and the client would still be "connecting").
+          res.flushHeaders();
           answer.pipe(res);
+          // An answer cut short (the API server died, or a watch was dropped) must cut the
+          // client's response too, or the client would wait on a dead watch forever.
+          answer.on('close', () => {
+            if (!answer.complete) res.destroy();
+          });
           if (record.verb === 'watch') {
-            watches.add(answer);
-            answer.on('close', () => watches.delete(answer));
+            const watch = watches.get(res);
+            if (watch) watch.answer = answer;
+            else answer.destroy();
             if (rule?.dropAfterMs !== undefined) {
-              setTimeout(() => {
-                answer.destroy();
-                res.destroy();
-              }, rule.dropAfterMs).unref();
+              setTimeout(() => res.destroy(), rule.dropAfterMs).unref();
             }
           }
         },
@@ -165,12 +181,12 @@ export async function startApiProxy(options: {
     addUser(name, token) {
       userByToken.set(token, name);
     },
-    openWatches: () => watches.size,
+    openWatches: (match) => [...watches.values()].filter((w) => !match || match(w.record)).length,
     clearFaults() {
       rules.length = 0;
     },
     dropWatches() {
-      for (const watch of watches) watch.destroy();
+      for (const res of watches.keys()) res.destroy();
     },
     kubeconfig(file, token) {
       const config = {
@@ -185,7 +201,7 @@ export async function startApiProxy(options: {
       return file;
     },
     async close() {
-      for (const watch of watches) watch.destroy();
+      for (const res of watches.keys()) res.destroy();
       proxy.closeAllConnections();
       await new Promise<void>((resolve) => proxy.close(() => resolve()));
       agent.destroy();
