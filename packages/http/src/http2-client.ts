@@ -51,8 +51,9 @@ export function withForkHeaders(
       return list;
     }
     if (typeof headers === 'object' && headers !== null) {
-      // Object.assign also copies symbol keys such as `http2.sensitiveHeaders`.
-      const copy = Object.assign({}, headers) as Http2HeaderObject;
+      // As Node copies them: onto a null prototype (a `__proto__` key stays a key), symbol keys
+      // such as `http2.sensitiveHeaders` included.
+      const copy = Object.assign(Object.create(null), headers) as Http2HeaderObject;
       injectForkHeaders(copy, objectHeaderAccess, target(session, copy, keys));
       return copy;
     }
