@@ -1,9 +1,12 @@
 // HTTP/2 hop, one process: load session → A (node:http2 'stream' listener) → HTTP/2 session →
 // B (node:http2), every request a POST with a small body, 32 in flight on one session each way.
+// The load always sends `x-fork-identifier: f<n>` (50 distinct forks), as a mesh would.
 //
-//   bare      A's listener as is, nothing installed
-//   kubefork  A's listener wrapped by withForkStream, instrumentHttp() installed, every load
-//             request carries a fork, which A re-emits to B (checked on every request)
+//   bare      A's listener as is, nothing installed: the fork stops at A
+//   minimum   A copies the inbound header onto its outbound request by hand (header only, no
+//             context, no baggage): the least any propagation costs
+//   kubefork  A's listener wrapped by withForkStream and instrumentHttp() installed: A reads the
+//             fork and re-emits it (header and baggage) to B, checked on every request
 //
 // Rounds are interleaved (bare, kubefork, bare, …) because the machines are noisy; the table
 // gives the median round in CPU ns per request (the whole hop: load, A and B) and the ratio to
@@ -15,7 +18,6 @@
 import { once } from 'node:events';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { getForkId, runWithForkId } from '@kubefork/context';
 import { instrumentHttp, withForkStream } from '@kubefork/http';
 import { printTable } from './support/table.js';
 
@@ -24,7 +26,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5));
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? (QUICK ? 500 : 20_000));
 const IN_FLIGHT = 32;
 
-type Variant = 'bare' | 'kubefork';
+type Variant = 'bare' | 'minimum' | 'kubefork';
+const VARIANTS: Variant[] = ['bare', 'minimum', 'kubefork'];
 
 async function listen(server: http2.Http2Server): Promise<string> {
   server.listen(0, '127.0.0.1');
@@ -58,10 +61,10 @@ b.on('stream', (stream, headers) => {
 });
 const toB = http2.connect(await listen(b));
 
-function handler(stream: http2.ServerHttp2Stream): void {
+function handler(stream: http2.ServerHttp2Stream, forward: http2.OutgoingHttpHeaders = {}): void {
   stream.resume();
   stream.on('end', async () => {
-    const answer = await call(toB, { ':path': '/b' });
+    const answer = await call(toB, { ':path': '/b', ...forward });
     stream.respond({ ':status': 200 });
     stream.end(answer);
   });
@@ -79,6 +82,8 @@ a.on(
     rawHeaders: string[],
   ) => {
     if (variant === 'bare') handler(stream);
+    else if (variant === 'minimum')
+      handler(stream, { 'x-fork-identifier': headers['x-fork-identifier'] ?? '' });
     else wrapped.call(a, stream, headers, flags, rawHeaders);
   },
 );
@@ -97,15 +102,13 @@ async function round(which: Variant): Promise<number> {
   const worker = async () => {
     while (next < REQUESTS) {
       const i = next++;
-      const fork = which === 'kubefork' ? `f${i % 50}` : undefined;
-      await runWithForkId(fork, async () => {
-        const answer = await call(toA, fork === undefined ? {} : { 'x-fork-identifier': fork });
-        if (answer !== (fork ?? '-') || getForkId() !== fork) wrong++;
-      });
+      const fork = `f${i % 50}`;
+      const answer = await call(toA, { 'x-fork-identifier': fork });
+      if (answer !== (which === 'bare' ? '-' : fork)) wrong++;
     }
   };
   const start = process.cpuUsage();
-  await Promise.all(Array.from({ length: IN_FLIGHT }, () => runWithForkId(undefined, worker)));
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   const used = process.cpuUsage(start);
   const elapsed = (used.user + used.system) * 1000;
   uninstall();
@@ -113,18 +116,19 @@ async function round(which: Variant): Promise<number> {
   return elapsed / REQUESTS;
 }
 
-await round('bare'); // warm-up
-await round('kubefork');
-const samples: Record<Variant, number[]> = { bare: [], kubefork: [] };
+for (const which of VARIANTS) await round(which); // warm-up
+const samples: Record<Variant, number[]> = { bare: [], minimum: [], kubefork: [] };
 for (let i = 0; i < ROUNDS; i++) {
-  samples.bare.push(await round('bare'));
-  samples.kubefork.push(await round('kubefork'));
+  for (const which of VARIANTS) samples[which].push(await round(which));
 }
 
 printTable({
   title: `HTTP/2 hop in one process: load → A (node:http2) → B (node:http2), ${REQUESTS} POSTs, ${IN_FLIGHT} in flight, CPU ns per request (Node ${process.versions.node}, ${ROUNDS} interleaved rounds, median)`,
   baseline: { name: 'bare', samples: samples.bare },
-  rows: [{ name: 'kubefork (withForkStream + instrumentHttp)', samples: samples.kubefork }],
+  rows: [
+    { name: 'minimum (header copied by hand)', samples: samples.minimum },
+    { name: 'kubefork (withForkStream + instrumentHttp)', samples: samples.kubefork },
+  ],
 });
 
 toA.close();

@@ -316,7 +316,7 @@ describe('a fork-aware HTTP/2 service calling the next one', () => {
     }
   });
 
-  it('answers many concurrent streams with distinct forks on one session with zero cross-talk', async () => {
+  it('answers 1,000 concurrent streams with distinct forks on one session with zero cross-talk', async () => {
     const uninstall = instrumentHttp();
     try {
       const downstream = await startH2Downstream();
@@ -336,7 +336,7 @@ describe('a fork-aware HTTP/2 service calling the next one', () => {
       );
       const origin = `http://127.0.0.1:${await listenH2(server)}`;
       const session = connectH2(origin);
-      const count = 500;
+      const count = 1_000;
       const forks = Array.from({ length: count }, (_, i) => (i % 5 === 0 ? undefined : `f${i}`));
       const answers = await Promise.all(
         forks.map((fork, i) =>
