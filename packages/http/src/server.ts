@@ -11,7 +11,7 @@ import {
 } from '@kubefork/context';
 import { bindEvents } from './bind-events.js';
 
-/** Options of {@link withForkContext}. */
+/** Options of {@link withForkContext}; `Request` is what `trust` receives. */
 export interface ForkContextOptions<Request = IncomingMessage> {
   /**
    * Decides whether the inbound fork id of a request is honoured. Unless it returns `true`
@@ -35,6 +35,10 @@ export type Http2RequestListener = (
  * request without a valid fork id runs as baseline; an invalid one is reported to `onInvalid`.
  * The request body's `'data'`/`'end'` listeners (and those of an HTTP/2 request's `stream`) run
  * in the fork too.
+ *
+ * The request and response types follow the server it is given to; when an options object comes
+ * first (`http2.createSecureServer(options, …)`) TypeScript cannot infer them: write
+ * `withForkContext<Http2ServerRequest>(…)`.
  *
  * @example
  * import { createServer } from 'node:http';
