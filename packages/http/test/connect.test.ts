@@ -1,5 +1,5 @@
-// @connectrpc/connect-node clients and servers over HTTP/2, Connect and gRPC protocols, h2c and
-// TLS: a client in a fork calls service A (withForkContext around connectNodeAdapter), whose
+// @connectrpc/connect-node clients and servers over HTTP/2, Connect and gRPC protocols (h2c and
+// TLS) and gRPC-Web (h2c): a client in a fork calls service A (withForkContext around connectNodeAdapter), whose
 // handler calls service B with its own Connect client; B reports what it received.
 import * as http2 from 'node:http2';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +10,7 @@ import {
   connectNodeAdapter,
   createConnectTransport,
   createGrpcTransport,
+  createGrpcWebTransport,
 } from '@connectrpc/connect-node';
 import { configure, getForkId, runWithForkId } from '@kubefork/context';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -48,7 +49,7 @@ const registry = createFileRegistry(
 );
 const Hop = registry.getService('kubefork.test.Hop') as DescService;
 
-type Protocol = 'connect' | 'grpc';
+type Protocol = 'connect' | 'grpc' | 'grpc-web';
 type HopClient = {
   call(
     request: { value: string },
@@ -80,9 +81,11 @@ afterEach(async () => {
 
 function transportTo(protocol: Protocol, baseUrl: string, secure: boolean): Transport {
   const nodeOptions = secure ? { ca: tls.cert } : {};
-  return protocol === 'connect'
-    ? createConnectTransport({ baseUrl, httpVersion: '2', nodeOptions })
-    : createGrpcTransport({ baseUrl, nodeOptions });
+  if (protocol === 'connect')
+    return createConnectTransport({ baseUrl, httpVersion: '2', nodeOptions });
+  if (protocol === 'grpc-web')
+    return createGrpcWebTransport({ baseUrl, httpVersion: '2', nodeOptions });
+  return createGrpcTransport({ baseUrl, nodeOptions });
 }
 
 function client(protocol: Protocol, baseUrl: string, secure: boolean): HopClient {
@@ -182,6 +185,7 @@ const CASES = [
   { protocol: 'connect', secure: true, name: 'Connect protocol, TLS' },
   { protocol: 'grpc', secure: false, name: 'gRPC protocol, h2c' },
   { protocol: 'grpc', secure: true, name: 'gRPC protocol, TLS' },
+  { protocol: 'grpc-web', secure: false, name: 'gRPC-Web protocol, h2c' },
 ] as const;
 
 for (const { protocol, secure, name } of CASES) {
