@@ -63,10 +63,17 @@ export function installHttpInstrumentation(mode: HttpInstrumentationMode): () =>
   );
   // A key of its own: an older copy of this package in the process (which instruments node:http
   // only) must not keep HTTP/2 uninstrumented by holding the node:http installation.
-  const uninstallHttp2 = installShared(
-    Symbol.for('kubefork.http2.instrumentation'),
-    patchHttp2Sessions,
-  );
+  let uninstallHttp2: () => void;
+  try {
+    uninstallHttp2 = installShared(
+      Symbol.for('kubefork.http2.instrumentation'),
+      patchHttp2Sessions,
+    );
+  } catch (error) {
+    // All or nothing: a caller who sees the error holds no installation.
+    uninstallHttp();
+    throw error;
+  }
   return function uninstall() {
     uninstallHttp();
     uninstallHttp2();
