@@ -1,7 +1,7 @@
 /**
  * @kubefork/auto: importing this module makes every outbound HTTP call of the process carry
- * the fork of the request it serves, through `instrumentHttp()` (node:http, node:https) and
- * `instrumentFetch()` (global fetch, undici). It exports nothing.
+ * the fork of the request it serves, through `instrumentHttp()` (node:http, node:https,
+ * node:http2) and `instrumentFetch()` (global fetch, undici). It exports nothing.
  *
  * @example
  * // node --import @kubefork/auto server.js

@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
@@ -48,6 +51,26 @@ describe('@kubefork/auto', () => {
     expect(forksByCall(downstream)).toEqual(EXPECTED);
   });
 
+  it('instruments node:http2 client sessions too', async () => {
+    const received: Record<string, string[]> = {};
+    const server = createServer();
+    server.on('stream', (stream, headers) => {
+      const fork = headers['x-fork-identifier'];
+      received[String(headers[':path']).slice(1)] = fork === undefined ? [] : [String(fork)];
+      stream.respond({ ':status': 200 });
+      stream.end();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      await runFixture(['--import', '@kubefork/auto'], 'http2.mjs', `http://127.0.0.1:${port}`);
+    } finally {
+      server.close();
+    }
+    expect(received).toEqual({ 'http2?fork': ['alice'], 'http2?none': [] });
+  });
+
   describe('loaded twice', () => {
     const copies = fileURLToPath(new URL('../.copies', import.meta.url));
     afterAll(() => rmSync(copies, { recursive: true, force: true }));
@@ -61,7 +84,7 @@ describe('@kubefork/auto', () => {
         'twice.mjs',
         pathToFileURL(`${copy}/index.js`).href,
       );
-      expect(JSON.parse(out)).toEqual({ http: 1, fetch: 1 });
+      expect(JSON.parse(out)).toEqual({ http: 1, http2: 1, fetch: 1 });
     });
   });
 });

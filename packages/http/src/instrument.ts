@@ -3,6 +3,7 @@ import type { ClientRequest } from 'node:http';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { installShared } from '@kubefork/context';
 import { injectIntoClientRequest } from './client.js';
+import { patchHttp2Sessions } from './http2-instrument.js';
 
 // The modules' export objects, which are what `require` and the default import hand out; an
 // ESM namespace (`import * as http`) is read-only.
@@ -31,7 +32,8 @@ export const DEFAULT_MODE: HttpInstrumentationMode = hasRequestCreatedChannel()
   : 'patch';
 
 /**
- * Makes every `node:http` and `node:https` client request started inside a fork carry it: the
+ * Makes every `node:http` and `node:https` client request, and every `node:http2` client
+ * stream (`http2.connect(url).request(headers)`), started inside a fork carry it: the
  * `x-fork-identifier` header exactly once (a value the caller set wins) and our member merged
  * into `baggage`; destinations rejected by `propagateTo` get neither. Returns a function that
  * uninstalls.
@@ -41,7 +43,8 @@ export const DEFAULT_MODE: HttpInstrumentationMode = hasRequestCreatedChannel()
  * On Node ≥22.12 this subscribes to the diagnostics channel `http.client.request.created`; on
  * older Node it patches `request` and `get` of `node:http` and `node:https` (and updates ESM
  * named imports), so call it before other modules copy those functions, e.g. with
- * `node --import @kubefork/auto`.
+ * `node --import @kubefork/auto`. HTTP/2 is reached through `ClientHttp2Session.prototype.request`
+ * on every Node, which also covers sessions opened before this call.
  *
  * @example
  * import { instrumentHttp } from '@kubefork/http';
@@ -55,9 +58,26 @@ export function instrumentHttp(): () => void {
 
 /** `instrumentHttp` with an explicit mode (tests run the patch mode on every Node). */
 export function installHttpInstrumentation(mode: HttpInstrumentationMode): () => void {
-  return installShared(Symbol.for('kubefork.http.instrumentation'), () =>
+  const uninstallHttp = installShared(Symbol.for('kubefork.http.instrumentation'), () =>
     mode === 'channel' ? subscribeChannel() : patchModules(),
   );
+  // A key of its own: an older copy of this package in the process (which instruments node:http
+  // only) must not keep HTTP/2 uninstrumented by holding the node:http installation.
+  let uninstallHttp2: () => void;
+  try {
+    uninstallHttp2 = installShared(
+      Symbol.for('kubefork.http2.instrumentation'),
+      patchHttp2Sessions,
+    );
+  } catch (error) {
+    // All or nothing: a caller who sees the error holds no installation.
+    uninstallHttp();
+    throw error;
+  }
+  return function uninstall() {
+    uninstallHttp();
+    uninstallHttp2();
+  };
 }
 
 function onRequestCreated(message: unknown): void {

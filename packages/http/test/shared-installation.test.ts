@@ -8,6 +8,7 @@ import { runWithForkId } from '@kubefork/context';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { closeServers, startDownstream, valuesOf } from '../../../test/support/loopback.js';
 import * as ours from '../src/index.js';
+import { closeH2, connectH2, requestH2, startH2Downstream } from './h2-support.js';
 import { finish } from './support.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,7 +24,10 @@ async function loadCopy(): Promise<typeof ours> {
   return (await import(pathToFileURL(join(dir, 'index.ts')).href)) as typeof ours;
 }
 
-afterEach(closeServers);
+afterEach(async () => {
+  await closeServers();
+  await closeH2();
+});
 afterAll(() => rmSync(copies, { recursive: true, force: true }));
 
 describe('two copies of @kubefork/http in one process', () => {
@@ -49,5 +53,28 @@ describe('two copies of @kubefork/http in one process', () => {
     ]);
     expect(http.request).toBe(before);
     expect(hasSubscribers('http.client.request.created')).toBe(false);
+  });
+
+  it('patch ClientHttp2Session.prototype.request once between them', async () => {
+    const copy = await loadCopy();
+    const downstream = await startH2Downstream();
+    const session = connectH2(downstream.origin);
+    const prototype = Object.getPrototypeOf(session) as { request: unknown };
+    const before = prototype.request;
+
+    const uninstallOurs = ours.instrumentHttp();
+    const afterOurs = prototype.request;
+    const uninstallCopy = copy.instrumentHttp();
+    expect(prototype.request).toBe(afterOurs);
+    uninstallOurs();
+    await runWithForkId('alice', () => requestH2(session));
+    uninstallCopy();
+    await runWithForkId('alice', () => requestH2(session));
+
+    expect(downstream.received.map((r) => valuesOf(r.rawHeaders, 'x-fork-identifier'))).toEqual([
+      ['alice'],
+      [],
+    ]);
+    expect(prototype.request).toBe(before);
   });
 });
