@@ -186,6 +186,12 @@ describe('rbac.yaml', () => {
     cluster.createServices(NS, 'cart', 'cart-alice');
     const controller = await cluster.startController({
       leaderElection: { leaseNamespace: 'kubefork-system', retryPeriodMs: 50 },
+      forks: true,
+      preview: {
+        domain: 'preview.example.com',
+        gateway: 'istio-system/preview',
+        entry: 'web/frontend',
+      },
     });
     cluster.applyVSConfig(NS, 'cart-alice', {
       headerValue: 'alice',
@@ -204,6 +210,15 @@ describe('rbac.yaml', () => {
     cluster.deleteVSConfig(NS, 'cart-alice');
     cluster.deleteVSConfig(NS, 'cart-dup');
     await expect.poll(() => cluster.virtualService(NS, 'cart')).toBeUndefined();
+    // A Fork of two services, then of one (the other's copies are deleted), then its TTL runs out.
+    cluster.createWorkload(NS, 'pay');
+    cluster.createWorkload(NS, 'ship');
+    cluster.applyFork(NS, 'bob', { services: [{ name: 'pay' }, { name: 'ship' }] });
+    await expect.poll(() => cluster.forkReadiness(NS, 'bob')).toBe('True/Forked');
+    expect(cluster.deployment(NS, 'ship-bob')).toBeDefined();
+    cluster.applyFork(NS, 'bob', { services: [{ name: 'pay' }], ttl: '3s' });
+    await expect.poll(() => cluster.deployment(NS, 'ship-bob')).toBeUndefined();
+    await expect.poll(() => cluster.forkExists(NS, 'bob'), { timeout: 10_000 }).toBe(false);
     await cluster.stopController(controller);
     return cluster.server.requests;
   }
@@ -227,6 +242,14 @@ describe('rbac.yaml', () => {
     // Server-side apply creates an object through PATCH; `create` covers API servers that also
     // check it for an apply that creates.
     const unused = granted.filter((g) => !used.has(g));
-    expect(unused).toEqual(['networking.istio.io/virtualservices:create']);
+    // forks/finalizers: only checked by the OwnerReferencesPermissionEnforcement admission
+    // plugin, which the fake server does not run (the real one in test/cluster does).
+    expect(unused.sort()).toEqual([
+      '/services:create',
+      'apps/deployments:create',
+      'kubefork.dev/forks/finalizers:update',
+      'kubefork.dev/vsconfigs:create',
+      'networking.istio.io/virtualservices:create',
+    ]);
   });
 });

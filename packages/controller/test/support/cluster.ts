@@ -27,6 +27,9 @@ export const FAST: ControllerOptions = {
   retry: { baseDelayMs: 5, maxDelayMs: 500 },
   informerBackoff: { initialMs: 20, maxMs: 200 },
   logger: { debug() {}, info() {}, warn() {}, error() {} },
+  // The VSConfig scenarios count lists, watches and connections of the VSConfig reconciler alone;
+  // tests of Forks turn them on.
+  forks: false,
 };
 
 export class FakeCluster {
@@ -136,6 +139,106 @@ export class FakeCluster {
 
   deleteService(namespace: string, name: string): void {
     this.server.store.delete(this.#services, 'v1', namespace, name);
+  }
+
+  // --- Forks and what they copy ---
+
+  /** A baseline: a Service `name` selecting `app: name` and a Deployment whose pods carry it. */
+  createWorkload(namespace: string, name: string): void {
+    const store = this.server.store;
+    const services = store.type('', 'v1', 'services')!;
+    const deployments = store.type('apps', 'v1', 'deployments')!;
+    store.create(
+      services,
+      'v1',
+      namespace,
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace },
+        spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+      },
+      { manager: 'kubectl' },
+    );
+    store.create(
+      deployments,
+      'apps/v1',
+      namespace,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name, namespace },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: { containers: [{ name: 'app', image: `registry.example.com/${name}:1` }] },
+          },
+        },
+      },
+      { manager: 'kubectl' },
+    );
+  }
+
+  /** Creates a Fork, or replaces its spec. */
+  applyFork(namespace: string, name: string, spec: Record<string, unknown>): JsonObject {
+    const store = this.server.store;
+    const forks = store.type('kubefork.dev', 'v1beta1', 'forks')!;
+    if (!store.tryGet(forks, 'kubefork.dev/v1beta1', namespace, name)) {
+      const body = {
+        apiVersion: 'kubefork.dev/v1beta1',
+        kind: 'Fork',
+        metadata: { name, namespace },
+        spec,
+      };
+      return store.create(forks, 'kubefork.dev/v1beta1', namespace, body as JsonObject, {
+        manager: 'kubectl',
+      });
+    }
+    return store.patch(
+      forks,
+      'kubefork.dev/v1beta1',
+      namespace,
+      name,
+      { spec: spec as JsonObject },
+      {
+        manager: 'kubectl',
+        contentType: 'application/merge-patch+json',
+      },
+    );
+  }
+
+  /** `status/reason` of a Fork's Ready condition, for polling. */
+  forkReadiness(namespace: string, name: string): string | undefined {
+    const store = this.server.store;
+    const fork = store.tryGet(
+      store.type('kubefork.dev', 'v1beta1', 'forks')!,
+      'kubefork.dev/v1beta1',
+      namespace,
+      name,
+    ) as
+      | { status?: { conditions?: { type: string; status: string; reason: string }[] } }
+      | undefined;
+    const ready = fork?.status?.conditions?.find((c) => c.type === 'Ready');
+    return ready ? `${ready.status}/${ready.reason}` : undefined;
+  }
+
+  forkExists(namespace: string, name: string): boolean {
+    const store = this.server.store;
+    return (
+      store.tryGet(
+        store.type('kubefork.dev', 'v1beta1', 'forks')!,
+        'kubefork.dev/v1beta1',
+        namespace,
+        name,
+      ) !== undefined
+    );
+  }
+
+  deployment(namespace: string, name: string): JsonObject | undefined {
+    const store = this.server.store;
+    return store.tryGet(store.type('apps', 'v1', 'deployments')!, 'apps/v1', namespace, name);
   }
 
   // --- what an operator (or another tool) does to VirtualServices ---
