@@ -141,11 +141,9 @@ describe('a Fork of two services', () => {
       ],
     });
     const fork = await api.get('forks', 'shop', 'alice');
-    expect(status.observedGeneration).toBe((fork?.metadata as { generation?: number }).generation);
+    expect(status.observedGeneration).toBe(fork?.metadata.generation);
     const expires = Date.parse(String(status.expiresAt));
-    const created = Date.parse(
-      String((fork?.metadata as { creationTimestamp?: string }).creationTimestamp),
-    );
+    const created = Date.parse(String(fork?.metadata.creationTimestamp));
     expect(expires - created).toBe(8 * 3_600_000);
   });
 

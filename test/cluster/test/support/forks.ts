@@ -57,6 +57,8 @@ export interface Obj {
     annotations?: Record<string, string>;
     ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
     deletionTimestamp?: string;
+    generation?: number;
+    creationTimestamp?: string;
   };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
