@@ -211,8 +211,10 @@ function readOptions(options: ControllerOptions): Settings {
 
 /**
  * Starts the controller: watches VSConfigs, VirtualServices and Services, and keeps each host's
- * VirtualService equal to its plan (see `planHost`), with status, events, metrics and optional
- * leader election. Resolves once the metrics port listens and reconciling (or campaigning for the
+ * VirtualService equal to its plan (see `planHost`); and, unless `forks: false`, watches Forks,
+ * Deployments and Services and keeps each Fork's copies, Services, VSConfigs and preview
+ * VirtualService equal to its plan (see `planFork`), deleting Forks whose TTL ran out. With
+ * status, events, metrics and optional leader election. Resolves once the metrics port listens and reconciling (or campaigning for the
  * lease) has begun; caches sync in the background (`/readyz` turns ready).
  *
  * @example
