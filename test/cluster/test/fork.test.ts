@@ -468,6 +468,26 @@ describe('the admission policy (deploy/fork-admission.yaml)', () => {
     await expect.poll(() => api.readiness('admission', 'allowed'), POLL).toBe('True/Forked');
   });
 
+  it('checks spec changes too, but lets anyone who may update a Fork extend its TTL', async () => {
+    const client = new ApiClient(cluster.server, cluster.caFile, cluster.token('dev-forks-only'));
+    try {
+      const path = '/apis/kubefork.dev/v1beta1/namespaces/admission/forks/allowed';
+      const patch = (body: unknown) =>
+        client.request<{ message?: string }>('PATCH', path, {
+          body,
+          contentType: 'application/merge-patch+json',
+          allowError: true,
+        });
+      const extend = await patch({ metadata: { annotations: { 'kubefork.dev/extend-at': '1' } } });
+      expect(extend.status).toBe(200);
+      const respec = await patch({ spec: { services: [{ name: 'cart', replicas: 5 }] } });
+      expect(respec.status).toBe(403);
+      expect(respec.body.message).toMatch(/may not create deployments/);
+    } finally {
+      client.close();
+    }
+  });
+
   it('refuses a Fork from a user who may create Forks but not deployments', async () => {
     const { status, body } = await createAs('dev-forks-only', 'denied');
     expect(status).toBe(403);

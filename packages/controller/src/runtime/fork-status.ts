@@ -40,7 +40,7 @@ export function desiredForkStatus(input: ForkStatusInput): ForkStatus {
   let message = plan.message;
   if (plan.preview && !previewInPlace) {
     message =
-      `VirtualService ${plan.preview.metadata.namespace}/${plan.preview.metadata.name} belongs to a Fork of the same fork id in another namespace, so this Fork has no preview URL; pick another spec.forkId. ${ready ? '' : message}`.trim();
+      `VirtualService ${plan.preview.metadata.namespace}/${plan.preview.metadata.name} belongs to another Fork of the same fork id (in another namespace) or to someone else, so this Fork has no preview URL; pick another spec.forkId. ${ready ? '' : message}`.trim();
     if (ready) reason = 'PreviewInUse';
     ready = false;
   }
