@@ -2,12 +2,24 @@
 
 export {
   ADOPT_ANNOTATION,
+  APPLIED_HASH_ANNOTATION,
   DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_FORK_TTL,
   DEFAULT_HEADER_ALLOW_LIST,
+  DEFAULT_MAX_FORK_TTL,
+  DEFAULT_MAX_FORKS_PER_NAMESPACE,
   DEFAULT_ROUTE_NAME,
+  EXTEND_AT_ANNOTATION,
+  FORK_API_VERSION,
+  FORK_ID_ENV,
+  FORK_KIND,
+  FORK_LABEL,
+  FORK_OWNER_ANNOTATION,
+  FORK_SERVICE_LABEL,
   HOST_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  PREVIEW_NAME_PREFIX,
   ROUTE_NAME_PREFIX,
   VIRTUAL_SERVICE_API_VERSION,
   VIRTUAL_SERVICE_KIND,
@@ -15,6 +27,23 @@ export {
   VSCONFIG_GROUP,
   VSCONFIG_KIND,
 } from './constants.js';
+export { planFork } from './fork-plan.js';
+export { forkDeadline, parseDuration } from './fork-ttl.js';
+export type {
+  Deployment,
+  Fork,
+  ForkClock,
+  ForkPlan,
+  ForkReason,
+  ForkServicePlan,
+  ForkServiceSpec,
+  ForkServiceStatus,
+  ForkSpec,
+  ForkStatus,
+  PlanForkInput,
+  PreviewOptions,
+  Service,
+} from './fork-types.js';
 export { matchRoute } from './match-route.js';
 export { planHost } from './plan.js';
 export { baggageMemberRegex } from './routes.js';
@@ -33,6 +62,7 @@ export type {
   HTTPRoute,
   HTTPRouteDestination,
   ObjectMeta,
+  OwnerReference,
   PlanHostInput,
   PlanReason,
   PlanResult,

@@ -1,6 +1,10 @@
 import { parseArgs } from 'node:util';
 import type { Command } from './cli.js';
-import { DEFAULT_HEADER_ALLOW_LIST } from './constants.js';
+import {
+  DEFAULT_HEADER_ALLOW_LIST,
+  DEFAULT_MAX_FORK_TTL,
+  DEFAULT_MAX_FORKS_PER_NAMESPACE,
+} from './constants.js';
 import { EXIT_INPUT, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { type ControllerOptions, startController } from './runtime/controller.js';
 import { createJsonLogger, type LogLevel } from './runtime/logger.js';
@@ -8,8 +12,10 @@ import { createJsonLogger, type LogLevel } from './runtime/logger.js';
 const USAGE = `Usage: kubefork-controller run [options]
 
 Runs the controller: watches VSConfigs, VirtualServices and Services and keeps one Istio
-VirtualService per host equal to its plan (the same plan "render" prints). Stops gracefully on
-SIGTERM or SIGINT: in-flight reconciles finish and the Lease is released.
+VirtualService per host equal to its plan (the same plan "render" prints); and reconciles Forks:
+copies of the named Services' Deployments and Services, their VSConfigs, a preview URL, and
+deletion when the TTL runs out. Stops gracefully on SIGTERM or SIGINT: in-flight reconciles
+finish and the Lease is released.
 
 Cluster access: $KUBECONFIG, else ~/.kube/config, else the pod's service account.
 
@@ -23,6 +29,16 @@ Options:
   --lease-namespace NS     namespace of that Lease (default: the pod's namespace)
   --cluster-domain NAME    cluster DNS suffix for fully qualified hosts (default: cluster.local)
   --workers N              hosts reconciled at the same time (default: 4)
+  --max-fork-ttl DURATION  longest TTL a Fork gets, e.g. 24h or 7d (default: ${DEFAULT_MAX_FORK_TTL})
+  --max-forks-per-namespace N
+                           Forks per namespace; younger ones get QuotaExceeded (default: ${DEFAULT_MAX_FORKS_PER_NAMESPACE})
+  --allowed-image-prefix P an image prefix a Fork may use (repeatable; default: any image)
+  --preview-domain DOMAIN  preview URLs <fork id>.DOMAIN (needs --preview-gateway and --preview-entry)
+  --preview-gateway NS/NAME
+                           the Istio Gateway that serves DOMAIN
+  --preview-entry NS/SERVICE
+                           the Service a browser reaches first
+  --disable-forks          do not reconcile Forks (for clusters without the Fork CRD)
   --log-level LEVEL        debug, info, warn or error (default: info); logs are JSON lines on stderr
   -h, --help               print this help
 
@@ -49,6 +65,13 @@ function parse(args: string[]) {
       'cluster-domain': { type: 'string' },
       workers: { type: 'string' },
       'log-level': { type: 'string' },
+      'max-fork-ttl': { type: 'string' },
+      'max-forks-per-namespace': { type: 'string' },
+      'allowed-image-prefix': { type: 'string', multiple: true },
+      'preview-domain': { type: 'string' },
+      'preview-gateway': { type: 'string' },
+      'preview-entry': { type: 'string' },
+      'disable-forks': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -79,6 +102,21 @@ function toOptions(values: ReturnType<typeof parse>['values']): ControllerOption
   if (port !== undefined) options.metricsPort = port;
   const workers = numberOption('workers', values.workers);
   if (workers !== undefined) options.workers = workers;
+  if (values['disable-forks']) options.forks = false;
+  if (values['max-fork-ttl'] !== undefined) options.maxForkTtl = values['max-fork-ttl'];
+  const maxForks = numberOption('max-forks-per-namespace', values['max-forks-per-namespace']);
+  if (maxForks !== undefined) options.maxForksPerNamespace = maxForks;
+  if (values['allowed-image-prefix'] !== undefined) {
+    options.allowedImagePrefixes = values['allowed-image-prefix'];
+  }
+  const preview = [values['preview-domain'], values['preview-gateway'], values['preview-entry']];
+  if (preview.some((v) => v !== undefined)) {
+    const [domain, gateway, entry] = preview;
+    if (domain === undefined || gateway === undefined || entry === undefined) {
+      throw new Error('--preview-domain, --preview-gateway and --preview-entry go together');
+    }
+    options.preview = { domain, gateway, entry };
+  }
   if (values['lease-namespace'] !== undefined && !values['leader-elect']) {
     throw new Error('--lease-namespace needs --leader-elect');
   }

@@ -14,7 +14,20 @@ export interface ObjectMeta {
   creationTimestamp?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  /** Set once deletion started (finalizers or foreground deletion still pending). */
+  deletionTimestamp?: string;
   [field: string]: unknown;
+}
+
+/** `metav1.OwnerReference`: the garbage collector deletes the object after its owner. */
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
 }
 
 /** `VSConfig.spec`: one developer's fork of one host. */

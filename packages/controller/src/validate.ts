@@ -33,12 +33,12 @@ export interface Fork {
 
 export type CheckedVSConfig = { ok: true; fork: Fork } | { ok: false; problems: string[] };
 
-function isObject(value: unknown): value is Record<string, unknown> {
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Renders an offending value for a message: short and single-line. */
-function shown(value: unknown): string {
+export function shown(value: unknown): string {
   if (typeof value === 'string') {
     return JSON.stringify(value.length > 70 ? `${value.slice(0, 70)}…` : value);
   }

@@ -76,6 +76,13 @@ describe('kubefork-controller run', () => {
       '--resync',
       '--metrics-port',
       '--leader-elect',
+      '--max-fork-ttl',
+      '--max-forks-per-namespace',
+      '--allowed-image-prefix',
+      '--preview-domain',
+      '--preview-gateway',
+      '--preview-entry',
+      '--disable-forks',
     ]) {
       expect(result.stdout).toContain(option);
     }
@@ -91,6 +98,29 @@ describe('kubefork-controller run', () => {
     const bad = await runCli(['run', '--metrics-port', '70000']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('metricsPort');
+  });
+
+  it('exits 2 on Fork options the controller cannot use, naming them', async () => {
+    const partial = await runCli(['run', '--preview-domain', 'preview.example.com']);
+    expect(partial.code).toBe(2);
+    expect(partial.stderr).toContain(
+      '--preview-domain, --preview-gateway and --preview-entry go together',
+    );
+    const preview = [
+      '--preview-gateway',
+      'istio-system/preview',
+      '--preview-entry',
+      'web/frontend',
+    ];
+    const domain = await runCli(['run', '--preview-domain', 'preview', ...preview]);
+    expect(domain.code).toBe(2);
+    expect(domain.stderr).toContain('preview.domain');
+    const ttl = await runCli(['run', '--max-fork-ttl', '0h']);
+    expect(ttl.code).toBe(2);
+    expect(ttl.stderr).toContain('maxForkTtl');
+    const quota = await runCli(['run', '--max-forks-per-namespace', '0']);
+    expect(quota.code).toBe(2);
+    expect(quota.stderr).toContain('maxForksPerNamespace');
   });
 
   it('exits 1 naming what it tried when there is no cluster configuration', async () => {

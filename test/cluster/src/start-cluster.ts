@@ -172,6 +172,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
       `--token-auth-file=${join(dir, 'tokens.csv')}`,
       '--authorization-mode=RBAC',
+      // On top of the defaults: setting an owner reference with blockOwnerDeletion needs the
+      // right to update the owner's finalizers (what stricter clusters, e.g. OpenShift, enforce),
+      // so the controller's RBAC is proven against it.
+      '--enable-admission-plugins=OwnerReferencesPermissionEnforcement',
       `--service-account-issuer=${ISSUER}`,
       `--service-account-key-file=${pki.serviceAccountPublicKey}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
@@ -200,34 +204,6 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       token: tokens.get('admin')!,
     });
 
-    if (controllerManager) {
-      const kcmConfig = writeKubeconfig(join(dir, 'kcm.kubeconfig'), {
-        server,
-        caFile: pki.caCert,
-        user: 'system:kube-controller-manager',
-        token: tokens.get('system:kube-controller-manager')!,
-      });
-      processes.push(
-        ControlPlaneProcess.start(
-          'kube-controller-manager',
-          files.kubeControllerManager,
-          [
-            `--kubeconfig=${kcmConfig}`,
-            `--controllers=${CONTROLLERS.join(',')}`,
-            '--use-service-account-credentials=true',
-            `--service-account-private-key-file=${pki.serviceAccountKey}`,
-            `--root-ca-file=${pki.caCert}`,
-            '--leader-elect=false',
-            '--secure-port=0',
-            // Tests wait on the garbage collector and the deployment controller: sync quickly.
-            '--concurrent-gc-syncs=5',
-            '--v=1',
-          ],
-          { dir, reaper },
-        ),
-      );
-    }
-
     const client = admin;
     const resources = new Resources(client);
 
@@ -255,7 +231,36 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     };
 
     if (crds.length > 0) await installCrds(crds);
-    if (controllerManager) await waitForDefaultServiceAccount(client, processes.at(-1)!);
+    // After the CRDs: the garbage collector discovers resources at start and then only every
+    // 30 s, so custom resources that appear later would not be collected at once.
+    if (controllerManager) {
+      const kcmConfig = writeKubeconfig(join(dir, 'kcm.kubeconfig'), {
+        server,
+        caFile: pki.caCert,
+        user: 'system:kube-controller-manager',
+        token: tokens.get('system:kube-controller-manager')!,
+      });
+      processes.push(
+        ControlPlaneProcess.start(
+          'kube-controller-manager',
+          files.kubeControllerManager,
+          [
+            `--kubeconfig=${kcmConfig}`,
+            `--controllers=${CONTROLLERS.join(',')}`,
+            '--use-service-account-credentials=true',
+            `--service-account-private-key-file=${pki.serviceAccountKey}`,
+            `--root-ca-file=${pki.caCert}`,
+            '--leader-elect=false',
+            '--secure-port=0',
+            // Tests wait on the garbage collector and the deployment controller: sync quickly.
+            '--concurrent-gc-syncs=5',
+            '--v=1',
+          ],
+          { dir, reaper },
+        ),
+      );
+      await waitForDefaultServiceAccount(client, processes.at(-1)!);
+    }
 
     const serviceAccountToken = async (namespace: string, name: string) => {
       const { body } = await client.request<{ status: { token: string } }>(

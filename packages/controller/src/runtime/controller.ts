@@ -3,13 +3,23 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_HEADER_ALLOW_LIST } from '../constants.js';
+import {
+  DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_HEADER_ALLOW_LIST,
+  DEFAULT_MAX_FORK_TTL,
+  DEFAULT_MAX_FORKS_PER_NAMESPACE,
+} from '../constants.js';
 import { checkKnownOptions, invalidInput } from '../errors.js';
+import { readForkSettings } from '../fork-plan.js';
+import { parseDuration } from '../fork-ttl.js';
+import type { PreviewOptions } from '../fork-types.js';
 import { planHost } from '../plan.js';
 import { DNS_1123_LABEL } from '../validate.js';
 import { createApis } from './api.js';
 import type { BackoffOptions } from './backoff.js';
 import { EventRecorder } from './events.js';
+import type { ForkSettings } from './fork-reconcile.js';
+import { ForkSession } from './fork-session.js';
 import { type HealthServer, startHealthServer } from './health-server.js';
 import { loadKubeConfig, ownNamespace } from './kube-config.js';
 import { checkLeaderElectionOptions, type LeaderElectionOptions, LeaderElector } from './leader.js';
@@ -52,6 +62,16 @@ export interface ControllerOptions {
   informerBackoff?: BackoffOptions;
   /** Also export Node.js process metrics (`process_*`, `nodejs_*`). Default true. */
   processMetrics?: boolean;
+  /** Reconcile Forks (needs the Fork CRD installed). Default true. */
+  forks?: boolean;
+  /** Longest TTL a Fork gets, whatever its `spec.ttl` says (`8h`, `7d`, …). Default `168h`. */
+  maxForkTtl?: string;
+  /** Forks per namespace; younger ones get `QuotaExceeded`. Default 50. */
+  maxForksPerNamespace?: number;
+  /** Images a Fork may put into a copy, by prefix; others get `ImageNotAllowed`. Default: any. */
+  allowedImagePrefixes?: string[];
+  /** Preview URLs: one gateway-bound VirtualService per Fork. Default: none. */
+  preview?: PreviewOptions;
 }
 
 /** A running controller. */
@@ -76,6 +96,7 @@ interface Settings {
   metricsPort: number;
   workers: number;
   requestTimeoutMs: number;
+  forks: ForkSettings | undefined;
 }
 
 const KNOWN_OPTIONS = [
@@ -93,6 +114,11 @@ const KNOWN_OPTIONS = [
   'retry',
   'informerBackoff',
   'processMetrics',
+  'forks',
+  'maxForkTtl',
+  'maxForksPerNamespace',
+  'allowedImagePrefixes',
+  'preview',
 ];
 
 function readOptions(options: ControllerOptions): Settings {
@@ -140,6 +166,29 @@ function readOptions(options: ControllerOptions): Settings {
     throw invalidInput('leaderElection', leaderElection, 'a boolean or leader election options');
   }
   if (typeof leaderElection === 'object') checkLeaderElectionOptions(leaderElection);
+  const {
+    forks = true,
+    maxForkTtl = DEFAULT_MAX_FORK_TTL,
+    maxForksPerNamespace = DEFAULT_MAX_FORKS_PER_NAMESPACE,
+    allowedImagePrefixes = [],
+    preview,
+  } = options;
+  if (typeof forks !== 'boolean') throw invalidInput('forks', forks, 'a boolean');
+  const maxTtlMs = parseDuration(maxForkTtl);
+  if (maxTtlMs === undefined) {
+    throw invalidInput(
+      'maxForkTtl',
+      maxForkTtl,
+      'a duration such as "168h" or "7d", longer than zero',
+    );
+  }
+  // The planner owns the rules for these: let it judge them now.
+  const forkSettings = readForkSettings({
+    allowedImagePrefixes,
+    maxForksPerNamespace,
+    clusterDomain,
+    ...(preview === undefined ? {} : { preview }),
+  });
   return {
     namespace,
     headerAllowList: headerAllowList.map((name) => name.toLowerCase()),
@@ -148,13 +197,24 @@ function readOptions(options: ControllerOptions): Settings {
     metricsPort,
     workers,
     requestTimeoutMs,
+    forks: forks
+      ? {
+          allowedImagePrefixes: forkSettings.allowedImagePrefixes,
+          maxForksPerNamespace: forkSettings.maxForks,
+          maxTtlMs,
+          preview: forkSettings.preview,
+          clusterDomain,
+        }
+      : undefined,
   };
 }
 
 /**
  * Starts the controller: watches VSConfigs, VirtualServices and Services, and keeps each host's
- * VirtualService equal to its plan (see `planHost`), with status, events, metrics and optional
- * leader election. Resolves once the metrics port listens and reconciling (or campaigning for the
+ * VirtualService equal to its plan (see `planHost`); and, unless `forks: false`, watches Forks,
+ * Deployments and Services and keeps each Fork's copies, Services, VSConfigs and preview
+ * VirtualService equal to its plan (see `planFork`), deleting Forks whose TTL ran out. With
+ * status, events, metrics and optional leader election. Resolves once the metrics port listens and reconciling (or campaigning for the
  * lease) has begun; caches sync in the background (`/readyz` turns ready).
  *
  * @example
@@ -175,9 +235,11 @@ export async function startController(options: ControllerOptions = {}): Promise<
   const identity = election?.identity ?? `${hostname()}_${randomUUID()}`;
 
   let session: Session | undefined;
+  let forkSession: ForkSession | undefined;
   let stopping = false;
   const metrics = new ControllerMetrics({
-    queueDepth: () => session?.queue.depth ?? 0,
+    queueDepth: () => (session?.queue.depth ?? 0) + (forkSession?.queue.depth ?? 0),
+    forkStats: () => forkSession?.stats() ?? { forks: 0, copies: 0 },
     ...(options.processMetrics === undefined ? {} : { processMetrics: options.processMetrics }),
   });
   const events = new EventRecorder(apis.core, logger, identity, () =>
@@ -199,15 +261,35 @@ export async function startController(options: ControllerOptions = {}): Promise<
       metrics,
       events,
     });
+    if (settings.forks) {
+      forkSession = new ForkSession({
+        kubeConfig,
+        apis,
+        namespace: settings.namespace,
+        settings: settings.forks,
+        resyncMs: settings.resyncMs,
+        workers: settings.workers,
+        queue: options.retry ?? {},
+        informerBackoff: options.informerBackoff,
+        logger,
+        metrics,
+        events,
+      });
+    }
     metrics.leader.set(1);
     session.start();
+    forkSession?.start();
   };
   const endTerm = async () => {
     const ending = session;
+    const endingForks = forkSession;
     session = undefined;
+    forkSession = undefined;
     metrics.leader.set(0);
-    await ending?.stop();
+    await Promise.all([ending?.stop(), endingForks?.stop()]);
   };
+  const synced = () =>
+    session?.synced === true && (forkSession === undefined || forkSession.synced);
 
   let elector: LeaderElector | undefined;
   const health: HealthServer = await startHealthServer({
@@ -216,7 +298,7 @@ export async function startController(options: ControllerOptions = {}): Promise<
     registry: metrics.registry,
     healthy: () => !stopping,
     // A standby is ready: it is doing its job (waiting for the lease).
-    ready: () => !stopping && (elector?.isLeader === false || session?.synced === true),
+    ready: () => !stopping && (elector?.isLeader === false || synced()),
   });
 
   if (election) {
@@ -248,7 +330,7 @@ export async function startController(options: ControllerOptions = {}): Promise<
     metricsPort: health.port,
     identity,
     isLeader: () => session !== undefined,
-    isReady: () => !stopping && (elector?.isLeader === false || session?.synced === true),
+    isReady: () => !stopping && (elector?.isLeader === false || synced()),
     stop() {
       stopped ??= (async () => {
         stopping = true;

@@ -13,8 +13,15 @@ export class ControllerMetrics {
   readonly apiWrites: Counter<'resource' | 'verb'>;
   readonly informerFailures: Counter<'informer'>;
   readonly leader: Gauge;
+  readonly forkReconciles: Counter<'result'>;
+  readonly forkExpirations: Counter;
 
-  constructor(options: { queueDepth: () => number; processMetrics?: boolean }) {
+  constructor(options: {
+    queueDepth: () => number;
+    processMetrics?: boolean;
+    /** Forks and copied Deployments in the caches (zero while not leading). */
+    forkStats?: () => { forks: number; copies: number };
+  }) {
     const registers = [this.registry];
     this.reconciles = new Counter({
       name: 'kubefork_reconcile_total',
@@ -38,7 +45,7 @@ export class ControllerMetrics {
     });
     this.driftCorrections = new Counter({
       name: 'kubefork_drift_corrections_total',
-      help: 'Managed VirtualServices restored after they were edited or deleted by someone else.',
+      help: 'Managed objects (VirtualServices, Fork copies) restored after someone else edited or deleted them.',
       registers,
     });
     this.apiWrites = new Counter({
@@ -58,8 +65,38 @@ export class ControllerMetrics {
       help: '1 while this instance reconciles (holds the lease, or runs without leader election).',
       registers,
     });
-    for (const result of ['unchanged', 'updated', 'error'] as const)
+    this.forkReconciles = new Counter({
+      name: 'kubefork_fork_reconcile_total',
+      help: 'Reconciles of one Fork, by result: unchanged (no write), updated, error.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.forkExpirations = new Counter({
+      name: 'kubefork_fork_expirations_total',
+      help: 'Forks the controller deleted because their TTL ran out.',
+      registers,
+    });
+    const forkStats = options.forkStats ?? (() => ({ forks: 0, copies: 0 }));
+    new Gauge({
+      name: 'kubefork_forks',
+      help: 'Forks the controller knows of.',
+      registers,
+      collect() {
+        this.set(forkStats().forks);
+      },
+    });
+    new Gauge({
+      name: 'kubefork_fork_copies',
+      help: 'Deployments copied for Forks.',
+      registers,
+      collect() {
+        this.set(forkStats().copies);
+      },
+    });
+    for (const result of ['unchanged', 'updated', 'error'] as const) {
       this.reconciles.inc({ result }, 0);
+      this.forkReconciles.inc({ result }, 0);
+    }
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 }

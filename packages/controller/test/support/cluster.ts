@@ -17,6 +17,9 @@ export const FAST: ControllerOptions = {
   retry: { baseDelayMs: 5, maxDelayMs: 500 },
   informerBackoff: { initialMs: 20, maxMs: 200 },
   logger: { debug() {}, info() {}, warn() {}, error() {} },
+  // The VSConfig scenarios count lists, watches and connections of the VSConfig reconciler alone;
+  // tests of Forks turn them on.
+  forks: false,
 };
 
 export class FakeCluster {

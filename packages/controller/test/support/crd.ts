@@ -66,6 +66,9 @@ export function celRules(node: Schema, path: string[] = []): CelRule[] {
   for (const [name, child] of Object.entries(properties ?? {})) {
     rules.push(...celRules(child, [...path, name]));
   }
+  // `[]`: every element of a list.
+  const items = node.items as Schema | undefined;
+  if (items && typeof items === 'object') rules.push(...celRules(items, [...path, '[]']));
   return rules;
 }
 
@@ -73,11 +76,6 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true });
 ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) });
 ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
 ajv.addFormat('date-time', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
-const validateSchema = ajv.compile(stripExtensions(openApiSchema) as Schema);
-const compiledRules = celRules(openApiSchema).map((rule) => ({
-  ...rule,
-  evaluate: parseCel(rule.rule),
-}));
 
 /** The API server prunes `null` from fields that are not `nullable` before defaulting. */
 function pruneNulls(value: unknown): unknown {
@@ -90,26 +88,71 @@ function pruneNulls(value: unknown): unknown {
   return copy;
 }
 
-function at(value: unknown, path: string[]): unknown {
-  let node = value;
-  for (const name of path) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[name];
+/** Paths of every list with `x-kubernetes-list-type: map`, with its keys. */
+function listMaps(node: Schema, path: string[] = []): { path: string[]; keys: string[] }[] {
+  const found: { path: string[]; keys: string[] }[] = [];
+  if (node['x-kubernetes-list-type'] === 'map') {
+    found.push({ path, keys: node['x-kubernetes-list-map-keys'] as string[] });
   }
-  return node;
+  for (const [name, child] of Object.entries((node.properties ?? {}) as Record<string, Schema>)) {
+    found.push(...listMaps(child, [...path, name]));
+  }
+  const items = node.items as Schema | undefined;
+  if (items && typeof items === 'object') found.push(...listMaps(items, [...path, '[]']));
+  return found;
 }
 
-/** Why the API server would refuse `object` (empty when it would store it). */
+/** Every node at `path`, `[]` standing for each element of a list. */
+function every(value: unknown, path: string[]): unknown[] {
+  if (value === undefined) return [];
+  if (path.length === 0) return [value];
+  const [head, ...rest] = path;
+  if (head === '[]') return Array.isArray(value) ? value.flatMap((v) => every(v, rest)) : [];
+  if (value === null || typeof value !== 'object') return [];
+  return every((value as Record<string, unknown>)[head!], rest);
+}
+
+/**
+ * A checker for the CRD in `file` (relative to deploy/): why the API server would refuse an object
+ * (empty when it would store it). Rules are evaluated with `self` bound to their node; a rule on
+ * the root sees only the object's own fields, as on the API server.
+ */
+export function loadCrd(file: string) {
+  const loaded = parseYaml(
+    readFileSync(new URL(`../../deploy/${file}`, import.meta.url), 'utf8'),
+  ) as Crd;
+  const schema = loaded.spec.versions[0]!.schema.openAPIV3Schema;
+  const validate = ajv.compile(stripExtensions(schema) as Schema);
+  const rules = celRules(schema).map((rule) => ({ ...rule, evaluate: parseCel(rule.rule) }));
+  const maps = listMaps(schema);
+  function errors(object: unknown): string[] {
+    const candidate = pruneNulls(object);
+    if (!validate(candidate)) {
+      return (validate.errors ?? []).map((error) => `${error.instancePath} ${error.message}`);
+    }
+    const found: string[] = [];
+    // Lists of type map: the API server refuses two entries with the same keys.
+    for (const map of maps) {
+      for (const list of every(candidate, map.path)) {
+        if (!Array.isArray(list)) continue;
+        const keys = list.map((entry) => JSON.stringify(map.keys.map((k) => entry?.[k])));
+        if (new Set(keys).size !== keys.length)
+          found.push(`${map.path.join('.')}: duplicate entries`);
+      }
+    }
+    for (const rule of rules) {
+      for (const self of every(candidate, rule.path)) {
+        if (rule.evaluate({ self }) !== true) found.push(`${rule.path.join('.')}: ${rule.message}`);
+      }
+    }
+    return found;
+  }
+  return { crd: loaded, openApiSchema: schema, crdErrors: errors };
+}
+
+const vsconfigCrd = loadCrd('crd.yaml');
+
+/** Why the API server would refuse `object` as a VSConfig (empty when it would store it). */
 export function crdErrors(object: unknown): string[] {
-  const candidate = pruneNulls(object);
-  if (!validateSchema(candidate)) {
-    return (validateSchema.errors ?? []).map((error) => `${error.instancePath} ${error.message}`);
-  }
-  const errors: string[] = [];
-  for (const rule of compiledRules) {
-    const self = at(candidate, rule.path);
-    if (self === undefined) continue;
-    if (rule.evaluate({ self }) !== true) errors.push(`${rule.path.join('.')}: ${rule.message}`);
-  }
-  return errors;
+  return vsconfigCrd.crdErrors(object);
 }

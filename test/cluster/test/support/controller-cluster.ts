@@ -33,6 +33,9 @@ export const FAST: ControllerOptions = {
   retry: { baseDelayMs: 5, maxDelayMs: 500 },
   informerBackoff: { initialMs: 20, maxMs: 200 },
   logger: { debug() {}, info() {}, warn() {}, error() {} },
+  // The VSConfig suites count the VSConfig reconciler's lists and watches alone; the Fork
+  // suites (fork.test.ts) and the RBAC test turn Forks on.
+  forks: false,
 };
 
 const VSC = '/apis/kubefork.dev/v1beta1';
