@@ -97,7 +97,11 @@ it('allows every request the controller sends, and grants nothing it does not us
   // check it for an apply that creates (this one does not). forks/finalizers is checked inside
   // admission (OwnerReferencesPermissionEnforcement), not sent as a request: the Fork copies
   // carry blockOwnerDeletion, so without that grant the applies above would have been refused.
-  expect(granted().filter((g) => !used.has(g)).sort()).toEqual([
+  expect(
+    granted()
+      .filter((g) => !used.has(g))
+      .sort(),
+  ).toEqual([
     '/services:create',
     'apps/deployments:create',
     'kubefork.dev/forks/finalizers:update',
