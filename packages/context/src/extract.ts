@@ -76,7 +76,11 @@ function extract(headers: HeaderBag, config: ForkConfig): string | undefined {
  * decoded members: whitespace that remains is part of the value.
  */
 function decide(raw: readonly string[], config: ForkConfig, isList: boolean): string | undefined {
-  const parts = isList ? (raw.length === 1 ? raw[0]! : raw.join(',')).split(',') : raw;
+  let parts = raw;
+  if (isList) {
+    const list = raw.length === 1 ? raw[0]! : raw.join(',');
+    parts = list.includes(',') ? list.split(',') : [list];
+  }
   let chosen: string | undefined;
   let items = 0;
   for (const part of parts) {
