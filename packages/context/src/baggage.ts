@@ -1,6 +1,8 @@
-import { parseKeyPairsIntoRecord } from '@opentelemetry/core';
+// A small W3C Baggage codec (https://www.w3.org/TR/baggage/), just what a fork id needs: find one
+// member, merge one member. The controller's baggage route (packages/controller/src/routes.ts)
+// decides the same way in RE2; change one only together with the other.
 
-/** W3C Baggage §3.3.1 limits, the same as OpenTelemetry's `W3CBaggagePropagator`. */
+/** W3C Baggage limits: 8,192 bytes, 180 list members. */
 export const BAGGAGE_MAX_BYTES = 8192;
 export const BAGGAGE_MAX_MEMBERS = 180;
 
@@ -14,74 +16,116 @@ export type BaggageLookup =
   /** Over the W3C limits: the whole header is ignored, as a conforming receiver may do. */
   | { kind: 'too-large'; raw: string };
 
-/** The key of a baggage list member, without decoding: the text before `=` (or `;`), trimmed. */
-function memberKey(member: string): string {
-  let end = member.indexOf('=');
-  if (end === -1) end = member.length;
-  const semi = member.indexOf(';');
-  if (semi !== -1 && semi < end) end = semi;
-  return member.slice(0, end).trim();
+/** Index of the first character of `text` from `start` that is not optional whitespace (SP, HTAB). */
+function skipOws(text: string, start: number, end: number): number {
+  let index = start;
+  while (index < end) {
+    const code = text.charCodeAt(index);
+    if (code !== 0x20 && code !== 0x09) break;
+    index++;
+  }
+  return index;
+}
+
+/** Index after the last character of `text` before `end` that is not optional whitespace. */
+function skipOwsBack(text: string, start: number, end: number): number {
+  let index = end;
+  while (index > start) {
+    const code = text.charCodeAt(index - 1);
+    if (code !== 0x20 && code !== 0x09) break;
+    index--;
+  }
+  return index;
 }
 
 /**
- * Finds every member named `key` in a W3C `baggage` value. Members are split here (the core
- * parser keeps only the last of duplicate keys, and duplicates with different values must be
- * seen to be refused); each of our members is decoded by `@opentelemetry/core`
- * (percent-decoding, properties after `;` dropped). Malformed members of other keys are skipped
- * without affecting ours.
+ * A list member split at its first `=` and first `;`: the key (text before whichever comes first)
+ * and the raw value (between `=` and `;`), each trimmed of optional whitespace only; `value` is
+ * undefined when there is no `=` before the first `;`. Nothing is decoded here.
  */
-export function lookupBaggage(baggage: string, key: string): BaggageLookup {
-  if (baggage.length > BAGGAGE_MAX_BYTES || Buffer.byteLength(baggage) > BAGGAGE_MAX_BYTES) {
-    return { kind: 'too-large', raw: baggage };
-  }
-  const values: string[] = [];
-  let members = 0;
-  let start = 0;
-  while (start <= baggage.length) {
-    let end = baggage.indexOf(',', start);
-    if (end === -1) end = baggage.length;
-    const member = baggage.slice(start, end);
-    start = end + 1;
-    if (member.trim() === '') continue;
-    if (++members > BAGGAGE_MAX_MEMBERS) {
-      return values.length > 0 ? { kind: 'found', values } : { kind: 'too-large', raw: baggage };
-    }
-    const rawKey = memberKey(member);
-    if (rawKey !== key && !(rawKey.includes('%') && safeDecode(rawKey) === key)) continue;
-    const rawValue = memberValue(member);
-    if (!rawValue.includes('%')) {
-      // Nothing to decode: the raw value is the value (the core parser's answer, 20× cheaper).
-      values.push(rawValue);
-      continue;
-    }
-    // Percent-decoding and its error handling are the core parser's.
-    const value = parseKeyPairsIntoRecord(member)[key];
-    if (value === undefined) return { kind: 'malformed', raw: member.trim() };
-    values.push(value);
-  }
-  return values.length > 0 ? { kind: 'found', values } : { kind: 'absent' };
-}
-
-/** The raw value of a list member: between `=` and the first `;`, trimmed ('' when none). */
-function memberValue(member: string): string {
+function splitMember(member: string): { key: string; value: string | undefined } {
   const equals = member.indexOf('=');
   const semi = member.indexOf(';');
-  if (equals === -1 || (semi !== -1 && semi < equals)) return '';
-  return member.slice(equals + 1, semi === -1 ? undefined : semi).trim();
+  const keyEnd =
+    equals === -1 || (semi !== -1 && semi < equals) ? (semi === -1 ? member.length : semi) : equals;
+  const keyStart = skipOws(member, 0, keyEnd);
+  const key = member.slice(keyStart, skipOwsBack(member, keyStart, keyEnd));
+  if (keyEnd !== equals) return { key, value: undefined };
+  const valueEnd = semi === -1 ? member.length : semi;
+  const valueStart = skipOws(member, equals + 1, valueEnd);
+  return { key, value: member.slice(valueStart, skipOwsBack(member, valueStart, valueEnd)) };
 }
 
-function safeDecode(text: string): string | undefined {
+/**
+ * Percent-decodes a raw value (already trimmed: W3C trims optional whitespace before decoding, so
+ * `%20` is part of the value). Undefined for a bad escape or bytes that are not UTF-8: W3C asks for
+ * U+FFFD there, but a fork id holds no U+FFFD either way, and "malformed" says more.
+ */
+function decodeValue(raw: string): string | undefined {
+  if (!raw.includes('%')) return raw;
   try {
-    return decodeURIComponent(text);
+    return decodeURIComponent(raw);
   } catch {
     return undefined;
   }
 }
 
+function utf8Length(text: string): number {
+  // Header values are byte strings; most are ASCII, where length is the byte count.
+  for (let index = 0; index < text.length; index++) {
+    if (text.charCodeAt(index) > 0x7f) return Buffer.byteLength(text);
+  }
+  return text.length;
+}
+
 /**
- * Returns `existing` with our member set to `key=value`: any member named `key` is removed and
- * ours is put first (so that a receiver that stops after 180 members still sees it); every other
- * member is kept as it was, properties included. `existing` may be undefined or empty.
+ * Finds every member named `key` in a W3C `baggage` value. Keys are compared as they are, never
+ * decoded; values are trimmed of optional whitespace, then percent-decoded; properties after `;`
+ * are ignored; empty list members are skipped; members of other keys are never decoded, so a
+ * malformed one does not affect ours.
+ *
+ * Over 180 non-empty members or 8,192 bytes the whole header is `too-large`. The bytes are
+ * counted without the optional whitespace after commas: node:http joins repeated headers with
+ * ", ", Envoy with ","; so the mesh, which counts Envoy's bytes, refuses whatever we refuse.
+ */
+export function lookupBaggage(baggage: string, key: string): BaggageLookup {
+  const values: string[] = [];
+  let malformed: string | undefined;
+  let members = 0;
+  let ows = 0;
+  let start = 0;
+  while (start <= baggage.length) {
+    let end = baggage.indexOf(',', start);
+    if (end === -1) end = baggage.length;
+    const first = skipOws(baggage, start, end);
+    if (start > 0) ows += first - start;
+    const last = skipOwsBack(baggage, first, end);
+    start = end + 1;
+    if (first === last) continue;
+    if (++members > BAGGAGE_MAX_MEMBERS) return { kind: 'too-large', raw: baggage };
+    const member = baggage.slice(first, last);
+    // Cheap pre-check before splitting: most members are not ours.
+    if (!member.startsWith(key)) continue;
+    const parts = splitMember(member);
+    if (parts.key !== key) continue;
+    const value = parts.value === undefined ? '' : decodeValue(parts.value);
+    if (value === undefined) malformed ??= member;
+    else values.push(value);
+  }
+  if (baggage.length - ows > BAGGAGE_MAX_BYTES || utf8Length(baggage) - ows > BAGGAGE_MAX_BYTES) {
+    return { kind: 'too-large', raw: baggage };
+  }
+  if (malformed !== undefined) return { kind: 'malformed', raw: malformed };
+  return values.length > 0 ? { kind: 'found', values } : { kind: 'absent' };
+}
+
+/**
+ * Returns `existing` with our member set to `key=value`: every member named `key` is removed and
+ * ours is put first; every other member is kept as it was, properties included, and empty
+ * members are dropped. The result keeps the W3C limits (8,192 bytes, 180 members): when
+ * `existing` would break them, whole members are dropped from the end until both hold. Ours
+ * always survives (a fork must not be lost to a receiver, such as OpenTelemetry Go or Java, that
+ * drops an oversize header whole). `existing` may be undefined or empty.
  *
  * @example
  * mergeBaggage('userId=42,x-fork-identifier=bob', 'x-fork-identifier', 'alice')
@@ -91,13 +135,24 @@ export function mergeBaggage(existing: string | undefined, key: string, value: s
   const ours = `${key}=${encodeURIComponent(value)}`;
   if (existing === undefined || existing === '') return ours;
   let merged = ours;
-  for (const member of existing.split(',')) {
-    const trimmed = member.trim();
-    if (trimmed === '') continue;
-    const memberName = memberKey(trimmed);
-    if (memberName === key || (memberName.includes('%') && safeDecode(memberName) === key))
-      continue;
-    merged += `,${trimmed}`;
+  let members = 1;
+  let bytes = utf8Length(ours);
+  let start = 0;
+  while (start <= existing.length && members < BAGGAGE_MAX_MEMBERS) {
+    let end = existing.indexOf(',', start);
+    if (end === -1) end = existing.length;
+    const first = skipOws(existing, start, end);
+    const last = skipOwsBack(existing, first, end);
+    start = end + 1;
+    if (first === last) continue;
+    const member = existing.slice(first, last);
+    if (member.startsWith(key) && splitMember(member).key === key) continue;
+    const size = utf8Length(member) + 1;
+    // Members are dropped whole, from the end: the first one that does not fit ends the list.
+    if (bytes + size > BAGGAGE_MAX_BYTES) break;
+    merged += `,${member}`;
+    bytes += size;
+    members++;
   }
   return merged;
 }

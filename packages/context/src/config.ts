@@ -15,7 +15,7 @@ export type InvalidReason =
   | 'ambiguous'
   /** Our baggage member could not be decoded (bad percent-encoding). */
   | 'malformed'
-  /** The `baggage` header exceeds the W3C limits (8,192 bytes, or 180 members before ours). */
+  /** The `baggage` header exceeds the W3C limits (8,192 bytes or 180 members). */
   | 'too-large';
 
 export interface ForkOptions {

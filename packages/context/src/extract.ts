@@ -70,29 +70,33 @@ function extract(headers: HeaderBag, config: ForkConfig): string | undefined {
 }
 
 /**
- * One fork id from raw values, or undefined. `isList` splits comma-joined header values (Node
- * joins repeated unknown headers with ", "); baggage values are already single members.
+ * One fork id from raw values, or undefined. `isList`: the header's values form one comma-separated
+ * list, as Envoy sees them joined with "," (so `["", "alice"]` reads like `", alice"`), and each
+ * element is trimmed of optional whitespace. Baggage values are single, already trimmed and
+ * decoded members: whitespace that remains is part of the value.
  */
 function decide(raw: readonly string[], config: ForkConfig, isList: boolean): string | undefined {
+  let parts = raw;
+  if (isList) {
+    const list = raw.length === 1 ? raw[0]! : raw.join(',');
+    parts = list.includes(',') ? list.split(',') : [list];
+  }
   let chosen: string | undefined;
   let items = 0;
-  for (const value of raw) {
-    const parts = isList && value.includes(',') ? value.split(',') : [value];
-    for (const part of parts) {
-      const item = trimOws(part);
-      // Empty list elements ("a, , b") are ignored (RFC 9110 §5.6.1) unless nothing else is there.
-      if (item === '' && parts.length > 1) continue;
-      items++;
-      const reason = invalidReason(item, config);
-      if (reason !== undefined) {
-        reportInvalid(config, item, reason);
-        return undefined;
-      }
-      if (chosen === undefined) chosen = item;
-      else if (chosen !== item) {
-        reportInvalid(config, raw.join(', '), 'ambiguous');
-        return undefined;
-      }
+  for (const part of parts) {
+    const item = isList ? trimOws(part) : part;
+    // Empty list elements ("a, , b") are ignored (RFC 9110 §5.6.1) unless nothing else is there.
+    if (isList && item === '' && parts.length > 1) continue;
+    items++;
+    const reason = invalidReason(item, config);
+    if (reason !== undefined) {
+      reportInvalid(config, item, reason);
+      return undefined;
+    }
+    if (chosen === undefined) chosen = item;
+    else if (chosen !== item) {
+      reportInvalid(config, raw.join(', '), 'ambiguous');
+      return undefined;
     }
   }
   if (items === 0) reportInvalid(config, raw.join(', '), 'empty');

@@ -63,10 +63,6 @@ describe('reading the baggage member', () => {
     expect(fromBaggage(['x-fork-identifier=alice', 'x-fork-identifier=bob'])).toBeUndefined();
   });
 
-  it('matches a percent-encoded key', () => {
-    expect(fromBaggage('x%2Dfork-identifier=alice')).toBe('alice');
-  });
-
   it('finds our member among 180 members', () => {
     const members = Array.from({ length: 179 }, (_, i) => `k${i}=v`);
     expect(fromBaggage([...members, 'x-fork-identifier=alice'].join(','))).toBe('alice');
@@ -79,9 +75,23 @@ describe('reading the baggage member', () => {
     expect(seen[0]?.[1]).toBe('too-large');
   });
 
-  it('keeps our member when it comes early in a list of 200', () => {
-    const members = Array.from({ length: 199 }, (_, i) => `k${i}=v`);
-    expect(fromBaggage(['x-fork-identifier=alice', ...members].join(','))).toBe('alice');
+  it('stops after 180 members wherever ours is: the mesh cannot tell where ours came', () => {
+    const seen = recording();
+    const members = Array.from({ length: 180 }, (_, i) => `k${i}=v`);
+    expect(fromBaggage(['x-fork-identifier=alice', ...members].join(','))).toBeUndefined();
+    expect(seen[0]?.[1]).toBe('too-large');
+  });
+
+  it('does not count empty list members', () => {
+    const members = Array.from({ length: 179 }, (_, i) => `k${i}=v`);
+    expect(fromBaggage(['x-fork-identifier=alice', ...members, '', ' '].join(','))).toBe('alice');
+  });
+
+  it('does not count the space node:http puts after the commas it joins with', () => {
+    const ours = 'x-fork-identifier=alice';
+    const pad = `p=${'x'.repeat(8192 - ours.length - 1 - 2)}`;
+    expect(fromBaggage(`${ours}, ${pad}`)).toBe('alice');
+    expect(fromBaggage(`${ours},${pad}x`)).toBeUndefined();
   });
 
   it('ignores a 10 KB baggage header entirely', () => {
@@ -141,5 +151,76 @@ describe('mergeBaggage', () => {
   it('round-trips through extractForkId', () => {
     const merged = mergeBaggage('a=1,x-fork-identifier=bob', 'x-fork-identifier', 'alice.dev_1');
     expect(extractForkId({ baggage: merged })).toBe('alice.dev_1');
+  });
+});
+
+describe('W3C baggage conformance (issue 14)', () => {
+  it('trims optional whitespace around the raw value, before decoding: %20alice%20 is invalid', () => {
+    const seen = recording();
+    expect(fromBaggage('x-fork-identifier=%20alice%20')).toBeUndefined();
+    expect(fromBaggage('x-fork-identifier=%09alice')).toBeUndefined();
+    expect(seen).toEqual([
+      [' alice ', 'characters'],
+      ['\talice', 'characters'],
+    ]);
+  });
+
+  it('never percent-decodes keys: x%2Dfork-identifier is another key', () => {
+    const seen = recording();
+    expect(fromBaggage('x%2Dfork-identifier=alice')).toBeUndefined();
+    expect(fromBaggage('x%2Dfork-identifier=bob,x-fork-identifier=alice')).toBe('alice');
+    expect(seen).toEqual([]);
+  });
+
+  it('keeps a member whose key only decodes to ours when merging', () => {
+    expect(mergeBaggage('x%2Dfork-identifier=bob', 'x-fork-identifier', 'alice')).toBe(
+      'x-fork-identifier=alice,x%2Dfork-identifier=bob',
+    );
+  });
+});
+
+describe('mergeBaggage keeps the W3C limits (issue 14)', () => {
+  const bytes = (text: string) => Buffer.byteLength(text);
+  const count = (text: string) => text.split(',').length;
+
+  it('drops whole foreign members from the end to stay within 8,192 bytes', () => {
+    const upstream = `a=1,b=2,pad=${'p'.repeat(8190 - 12)}`;
+    expect(bytes(upstream)).toBe(8190);
+    const merged = mergeBaggage(upstream, 'x-fork-identifier', 'alice');
+    expect(merged).toBe('x-fork-identifier=alice,a=1,b=2');
+    expect(extractForkId({ baggage: merged })).toBe('alice');
+  });
+
+  it('keeps every member that fits, up to exactly 8,192 bytes', () => {
+    const ours = 'x-fork-identifier=alice';
+    const fill = `f=${'q'.repeat(8192 - ours.length - 1 - 2)}`;
+    const merged = mergeBaggage(`${fill},z=1`, 'x-fork-identifier', 'alice');
+    expect(merged).toBe(`${ours},${fill}`);
+    expect(bytes(merged)).toBe(8192);
+  });
+
+  it('keeps at most 180 members, ours first', () => {
+    const upstream = Array.from({ length: 180 }, (_, i) => `k${i}=v`).join(',');
+    const merged = mergeBaggage(upstream, 'x-fork-identifier', 'alice');
+    expect(count(merged)).toBe(180);
+    expect(merged.startsWith('x-fork-identifier=alice,k0=v,')).toBe(true);
+    expect(merged.endsWith(',k178=v')).toBe(true);
+    expect(extractForkId({ baggage: merged })).toBe('alice');
+  });
+
+  it('does not count the member it replaces', () => {
+    const upstream = [
+      'x-fork-identifier=bob',
+      ...Array.from({ length: 179 }, (_, i) => `k${i}=v`),
+    ].join(',');
+    const merged = mergeBaggage(upstream, 'x-fork-identifier', 'alice');
+    expect(count(merged)).toBe(180);
+    expect(merged.endsWith(',k178=v')).toBe(true);
+  });
+
+  it('counts bytes, not characters', () => {
+    const upstream = `a=1,e=${'%E2%82%AC'.repeat(10)},pad=${'€'.repeat(2700)}`;
+    const merged = mergeBaggage(upstream, 'x-fork-identifier', 'alice');
+    expect(merged).toBe(`x-fork-identifier=alice,a=1,e=${'%E2%82%AC'.repeat(10)}`);
   });
 });

@@ -46,7 +46,7 @@ export type {
 } from './fork-types.js';
 export { matchRoute } from './match-route.js';
 export { planHost } from './plan.js';
-export { baggageMemberRegex } from './routes.js';
+export { baggageLimitRegex, baggageMemberRegex, headerValueRegex } from './routes.js';
 // The running controller (runtime/ talks to the API server; everything above is pure).
 export type { Controller, ControllerOptions } from './runtime/controller.js';
 export { startController } from './runtime/controller.js';
@@ -80,3 +80,4 @@ export {
   isManagedVirtualService,
   virtualServiceHosts,
 } from './virtual-service.js';
+export { stringifyYaml } from './yaml.js';

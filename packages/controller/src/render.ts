@@ -1,4 +1,4 @@
-import { type Document, LineCounter, parseAllDocuments, stringify } from 'yaml';
+import { type Document, LineCounter, parseAllDocuments } from 'yaml';
 import {
   DEFAULT_CLUSTER_DOMAIN,
   DEFAULT_HEADER_ALLOW_LIST,
@@ -14,6 +14,7 @@ import {
   isManagedVirtualService,
   virtualServiceHosts,
 } from './virtual-service.js';
+import { stringifyYaml } from './yaml.js';
 
 /** One input of `render`: the text of a file (or of stdin) and the name to report it by. */
 export interface RenderSource {
@@ -150,7 +151,7 @@ function rank(virtualService: VirtualService): number {
 /**
  * Plans every host found in `sources` (multi-document YAML: VSConfigs, optionally the existing
  * VirtualServices, anything else is skipped) exactly as the running controller would, and returns
- * the VirtualServices as YAML plus one line per rejected VSConfig. Deterministic: the same objects
+ * the VirtualServices as YAML (YAML-1.1 safe, see `stringifyYaml`) plus one line per rejected VSConfig. Deterministic: the same objects
  * in any order and split over any files give the same output. Throws `RenderInputError` for input
  * it cannot read, naming file, line and column.
  */
@@ -217,8 +218,7 @@ export function render(
       headerAllowList: [...headerAllowList],
       clusterDomain,
     });
-    if (plan.virtualService !== null)
-      planned.push(stringify(plan.virtualService, { lineWidth: 0 }));
+    if (plan.virtualService !== null) planned.push(stringifyYaml(plan.virtualService));
     for (const result of plan.results) {
       if (!result.ready) {
         rejected.push(`${group.namespace}/${result.name}: ${result.reason}: ${result.message}`);

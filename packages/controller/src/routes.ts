@@ -7,17 +7,99 @@ export function escapeRegex(text: string): string {
   return text.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
 }
 
+// The routes below decide exactly as `extractForkId` of @kubefork/context does (packages/context/
+// src/extract.ts and baggage.ts); test/agreement.test.ts holds both to it. RE2 has no lookaround,
+// no backreference and no intersection, so "every member named K has a value that decodes to V"
+// is spelled out as an automaton, and the limits go in a second, negated condition.
+
+/** Optional whitespace (RFC 9110 OWS, W3C Baggage OWS). */
+const OWS = '[ \\t]*';
+
+/** An RE2 class of every character but `excluded` (token characters and separators). */
+function except(excluded: string): string {
+  return `[^${excluded.replace(/[\\\]^-]/g, '\\$&').replace('\t', '\\t')}]`;
+}
+
+/** Any character of a list member (everything but the list separator). */
+const MEMBER_CHAR = except(',');
+/** Any character of a member's key (the key ends at the first `=` or `;`). */
+const KEY_CHAR = except(',;=');
+
 /**
- * An RE2 pattern that, as a full match (Envoy's `safe_regex`), holds for a W3C `baggage` value
- * containing exactly the member `key=value`: the key at the start or right after a comma, the
- * value followed by properties (`;…`), the next member (`,…`) or the end. Optional whitespace
- * around both is allowed (W3C Baggage §3.3.1, `OWS`). `alice` does not match `alice2`, and a
- * property `;key=value` of another member does not count. No lookaround and no backreference:
- * RE2 has neither.
+ * The key part of a member (text before the first `=` or `;`) whose OWS-trimmed text is not `key`:
+ * the complement of `OWS key OWS`, unrolled along `key` (a proper prefix, a prefix followed by a
+ * different character, or `key` followed by more than whitespace).
+ */
+function otherKey(key: string): string {
+  let rest = `${OWS}${except(',;= \t')}${KEY_CHAR}*`;
+  for (let index = key.length - 1; index >= 1; index--) {
+    const char = key[index]!;
+    rest = `(?:|${except(`,;=${char}`)}${KEY_CHAR}*|${escapeRegex(char)}${rest})`;
+  }
+  const first = key[0]!;
+  // An empty (or blank) key is another key too, hence the optional group.
+  return `${OWS}(?:${except(`,;= \t${first}`)}${KEY_CHAR}*|${escapeRegex(first)}${rest})?`;
+}
+
+/** `value` as written raw: each character itself or percent-encoded, hex digits in either case. */
+function encodedValue(value: string): string {
+  let out = '';
+  for (const char of value) {
+    const hex = char.charCodeAt(0).toString(16).padStart(2, '0');
+    const digits = [...hex]
+      .map((digit) => (/[a-f]/.test(digit) ? `[${digit}${digit.toUpperCase()}]` : digit))
+      .join('');
+    out += `(?:${escapeRegex(char)}|%${digits})`;
+  }
+  return out;
+}
+
+/**
+ * An RE2 pattern that, as a full match (Envoy's `safe_regex`), holds for a W3C `baggage` value in
+ * which `extractForkId` finds the fork `value`: at least one member `key=value`, and
+ * every member named `key` has a value that decodes to `value`. Keys are compared as they are;
+ * values may be percent-encoded; optional whitespace is trimmed around keys and raw values
+ * (W3C Baggage §3.3.1), not inside them; properties after `;` are ignored; empty members are
+ * skipped. The W3C limits are checked by `baggageLimitRegex`.
  */
 export function baggageMemberRegex(key: string, value: string): string {
-  return `(.*,)?[ \\t]*${escapeRegex(key)}[ \\t]*=[ \\t]*${escapeRegex(value)}[ \\t]*([;,].*)?`;
+  const ours = `${OWS}${escapeRegex(key)}${OWS}=${OWS}${encodedValue(value)}${OWS}(?:;${MEMBER_CHAR}*)?`;
+  const other = `${otherKey(key)}(?:[;=]${MEMBER_CHAR}*)?`;
+  return `(?:${other},)*${ours}(?:,(?:${other}|${ours}))*`;
 }
+
+/**
+ * An RE2 pattern that holds for a `baggage` value `extractForkId` ignores whole: over 8,192 bytes
+ * or 180 non-empty members, or (the one place where the mesh is stricter than the SDK) holding a
+ * character outside ASCII. Envoy's RE2 counts UTF-8 characters where the SDK counts bytes, and W3C
+ * baggage is ASCII; so such a header is never routed to a fork although the SDK may still read our
+ * member from it: that hop serves the baseline and the fork goes on downstream, the safe direction
+ * (the other one, a fork's copy calling on as baseline, never happens). RE2 repeats at most 1,000
+ * times, hence the spelled-out thousands. The SDK counts bytes without the whitespace after commas
+ * (node:http joins repeated headers with ", ", Envoy with ","), so whatever it refuses for size,
+ * this refuses too.
+ */
+export function baggageLimitRegex(): string {
+  const byte = '[\\x00-\\x7f]';
+  const tooLong = `${`${byte}{1000}`.repeat(8)}${byte}{193}${byte}*`;
+  const blank = `${OWS},`;
+  const member = `${OWS}${except(', \t')}${MEMBER_CHAR}*`;
+  const tooMany = `(?:${blank})*${member}(?:,(?:${blank})*${member}){180}(?:,${MEMBER_CHAR}*)*`;
+  const notAscii = '(?s:.)*[^\\x00-\\x7f](?s:.)*';
+  return `${tooLong}|${tooMany}|${notAscii}`;
+}
+
+/**
+ * An RE2 pattern that holds for the value of the fork header when `extractForkId` reads the fork
+ * `value` from it: a comma-separated list (Envoy joins repeated headers with ",") of elements that
+ * are, after trimming optional whitespace, `value` or empty, with at least one `value`.
+ */
+export function headerValueRegex(value: string): string {
+  const fork = escapeRegex(value);
+  return `(?:${OWS},)*${OWS}${fork}${OWS}(?:,${OWS}(?:${fork}${OWS})?)*`;
+}
+
+const BAGGAGE_LIMIT_REGEX = baggageLimitRegex();
 
 /** `<name>.<namespace>.svc.<clusterDomain>`: Istio resolves short names in the VirtualService's namespace, an FQDN means the same thing everywhere. */
 export function serviceFqdn(name: string, namespace: string, clusterDomain: string): string {
@@ -35,24 +117,32 @@ function forkDestination(
   };
 }
 
-/** The exact-header route of one fork. */
+/**
+ * The header route of one fork: the header carries the fork id (repeated or with empty list
+ * elements as `extractForkId` allows, never another value).
+ */
 export function headerRoute(fork: Fork, namespace: string, clusterDomain: string): HTTPRoute {
   return {
     name: `${ROUTE_NAME_PREFIX}${fork.headerValue}`,
-    match: [{ headers: { [fork.headerName]: { exact: fork.headerValue } } }],
+    match: [{ headers: { [fork.headerName]: { regex: headerValueRegex(fork.headerValue) } } }],
     route: [forkDestination(fork, namespace, clusterDomain)],
   };
 }
 
 /**
  * The baggage route of one fork: the SDK writes the fork id as a baggage member whose key is the
- * header name, so a fork survives hops that forward only W3C baggage.
+ * header name, so a fork survives hops that forward only W3C baggage. Like `extractForkId`, it
+ * holds only without the fork header (a present header decides, even when invalid) and within
+ * the W3C limits.
  */
 export function baggageRoute(fork: Fork, namespace: string, clusterDomain: string): HTTPRoute {
   return {
     name: `${ROUTE_NAME_PREFIX}${fork.headerValue}-baggage`,
     match: [
-      { headers: { baggage: { regex: baggageMemberRegex(fork.headerName, fork.headerValue) } } },
+      {
+        headers: { baggage: { regex: baggageMemberRegex(fork.headerName, fork.headerValue) } },
+        withoutHeaders: { [fork.headerName]: {}, baggage: { regex: BAGGAGE_LIMIT_REGEX } },
+      },
     ],
     route: [forkDestination(fork, namespace, clusterDomain)],
   };

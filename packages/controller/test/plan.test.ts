@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
+  baggageMemberRegex,
   type HostPlan,
   matchRoute,
   type PlanHostInput,
@@ -8,6 +9,7 @@ import {
   type VirtualService,
   type VSConfig,
 } from '../src/index.js';
+import { baggageLimitRegex, headerValueRegex } from '../src/routes.js';
 import { foreignVirtualService, fqdn, vsconfig } from './support/fixtures.js';
 import { virtualServiceProblems } from './support/virtual-service.js';
 
@@ -40,24 +42,32 @@ describe('planHost: the managed VirtualService', () => {
     expect(virtualService?.spec.hosts).toEqual([fqdn('cart')]);
   });
 
-  it('sends an exact header match of a fork to its fully qualified Service', () => {
+  it('sends the header of a fork to its fully qualified Service', () => {
     const { virtualService } = plan([vsconfig({ name: 'cart-alice' })]);
     expect(virtualService?.spec.http?.[0]).toEqual({
       name: 'kubefork-alice',
-      match: [{ headers: { 'x-fork-identifier': { exact: 'alice' } } }],
+      match: [{ headers: { 'x-fork-identifier': { regex: headerValueRegex('alice') } } }],
       route: [{ destination: { host: fqdn('cart-alice') } }],
     });
+    const to = (value: string) =>
+      matchRoute(virtualService!, { headers: { 'x-fork-identifier': value } });
+    expect(to('alice')).toBe(fqdn('cart-alice'));
+    expect(to('alice, alice')).toBe(fqdn('cart-alice'));
+    expect(to('alicex')).toBe(fqdn('cart'));
+    expect(to('alice,bob')).toBe(fqdn('cart'));
   });
 
   it('adds a baggage route per fork whose regex finds exactly that member', () => {
     const { virtualService } = plan([vsconfig({ name: 'cart-alice' })]);
     const route = virtualService?.spec.http?.[1];
     expect(route?.name).toBe('kubefork-alice-baggage');
-    expect(Object.keys(route?.match?.[0]?.headers ?? {})).toEqual(['baggage']);
+    expect(route?.match).toEqual([
+      {
+        headers: { baggage: { regex: baggageMemberRegex('x-fork-identifier', 'alice') } },
+        withoutHeaders: { 'x-fork-identifier': {}, baggage: { regex: baggageLimitRegex() } },
+      },
+    ]);
     expect(route?.route).toEqual([{ destination: { host: fqdn('cart-alice') } }]);
-    const regex = route?.match?.[0]?.headers?.baggage?.regex ?? '';
-    expect(regex).toContain('x-fork-identifier');
-    expect(regex).toContain('alice');
   });
 
   it('ends with the default route to the host itself', () => {
@@ -109,7 +119,9 @@ describe('planHost: the managed VirtualService', () => {
     const { virtualService } = plan([
       vsconfig({ name: 'cart-v1', value: 'v1.2', service: 'cart-v1' }),
     ]);
-    expect(virtualService?.spec.http?.[1]?.match?.[0]?.headers?.baggage?.regex).toContain('v1\\.2');
+    expect(matchRoute(virtualService!, { headers: { baggage: 'x-fork-identifier=v1.2' } })).toBe(
+      fqdn('cart-v1'),
+    );
     expect(matchRoute(virtualService!, { headers: { baggage: 'x-fork-identifier=v1x2' } })).toBe(
       fqdn('cart'),
     );
