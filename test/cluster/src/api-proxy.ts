@@ -118,6 +118,10 @@ export async function startApiProxy(options: {
         (answer) => {
           record.status = answer.statusCode ?? 0;
           res.writeHead(answer.statusCode ?? 502, answer.headers);
+          // Node holds written headers until the first body byte. A watch on a quiet resource
+          // sends none for up to a minute (the first bookmark), and its client must see it
+          // connected at once, as it would talking to the API server itself.
+          if (record.verb === 'watch') res.flushHeaders();
           answer.pipe(res);
           if (record.verb === 'watch') {
             watches.add(answer);
