@@ -51,16 +51,20 @@ export async function startClusterBackend(
     /** One JSON request as the admin; retries what a busy server may answer (429, 5xx, resets). */
     const request = async (method: string, path: string, body?: unknown, type?: string) => {
       for (let attempt = 1; ; attempt += 1) {
+        let answer: { status: number; text: string } | undefined;
         try {
-          const { status, text } = await send(method, path, body, type);
+          answer = await send(method, path, body, type);
+        } catch (error) {
+          // The connection failed (reset under load): try again, a few times.
+          if (attempt >= 5) throw error;
+        }
+        if (answer) {
+          const { status, text } = answer;
           if (status >= 200 && status < 300) return JSON.parse(text) as unknown;
           // A create retried after a reset may have gone through the first time.
           if (status === 409 && method === 'POST' && attempt > 1) return undefined;
-          if (status !== 429 && status < 500)
+          if ((status !== 429 && status < 500) || attempt >= 5)
             throw new Error(`${method} ${path}: ${status} ${text}`);
-          if (attempt >= 5) throw new Error(`${method} ${path}: ${status} ${text}`);
-        } catch (error) {
-          if (attempt >= 5 || /: \d{3} /.test((error as Error).message)) throw error;
         }
         await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
       }
