@@ -128,9 +128,10 @@ export async function startApiProxy(options: {
         (answer) => {
           record.status = answer.statusCode ?? 0;
           res.writeHead(answer.statusCode ?? 502, answer.headers);
-          // The API server sends a watch's headers at once; so must we (Node would hold them
-          // until the first event, and the client would still be "connecting").
-          res.flushHeaders();
+          // Node holds written headers until the first body byte. A watch on a quiet resource
+          // sends none for up to a minute (the first bookmark), and its client must see it
+          // connected at once, as it would talking to the API server itself.
+          if (record.verb === 'watch') res.flushHeaders();
           answer.pipe(res);
           // An answer cut short (the API server died, or a watch was dropped) must cut the
           // client's response too, or the client would wait on a dead watch forever.

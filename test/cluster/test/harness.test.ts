@@ -4,9 +4,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, startCluster, type TestCluster } from '../src/index.js';
+import { ApiClient, startApiProxy, startCluster, type TestCluster } from '../src/index.js';
 
 let cluster: TestCluster;
 let startedInMs = 0;
@@ -212,6 +213,50 @@ describe('startCluster', () => {
     await cluster.restartApiServer({ crash: true });
     const { status } = await cluster.admin.request('GET', '/readyz');
     expect(status).toBe(200);
+  });
+});
+
+describe('startApiProxy', () => {
+  // A client sees a watch as connected only once the headers arrive. Held back until the first
+  // event (Node's default), a watch on a quiet resource looked like a connection still being
+  // made, which no stop() could abort: the controller took a minute to exit behind the proxy.
+  it('forwards a watch’s response headers at once, before any event', async () => {
+    const token = cluster.token('admin');
+    const proxy = await startApiProxy({
+      server: cluster.server,
+      caFile: cluster.caFile,
+      certFile: cluster.servingCertFile,
+      keyFile: cluster.servingKeyFile,
+      users: { admin: token },
+    });
+    try {
+      await cluster.ensureNamespace('quiet-watch');
+      const started = performance.now();
+      const status = await new Promise<number>((resolve, reject) => {
+        const path =
+          '/api/v1/namespaces/quiet-watch/configmaps?watch=1&fieldSelector=metadata.name%3Dnone';
+        const req = httpsRequest(
+          new URL(path, proxy.url),
+          { ca: readFileSync(cluster.caFile), headers: { authorization: `Bearer ${token}` } },
+          (res) => {
+            resolve(res.statusCode ?? 0);
+            res.destroy();
+          },
+        );
+        req.setTimeout(10_000, () => req.destroy(new Error('no response headers within 10 s')));
+        req.on('error', reject);
+        req.end();
+      });
+      expect(status).toBe(200);
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(proxy.requests.at(-1)).toMatchObject({
+        verb: 'watch',
+        plural: 'configmaps',
+        user: 'admin',
+      });
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
