@@ -251,6 +251,20 @@ describe('a Fork of two services', () => {
   });
 
   it('writes nothing when a new controller finds everything in place', async () => {
+    // The Service deleted by hand above made its VSConfig ServiceNotFound for a moment: let the
+    // VSConfig reconciler settle first, or the new controller would rightly write that status.
+    for (const name of ['cart-alice', 'pay-alice']) {
+      await expect
+        .poll(async () => {
+          const vsconfig = await api.get('vsconfigs', 'shop', name);
+          const conditions = (vsconfig?.status?.conditions ?? []) as {
+            type: string;
+            reason: string;
+          }[];
+          return conditions.find((c) => c.type === 'Ready')?.reason;
+        }, POLL)
+        .toBe('Accepted');
+    }
     await controller.stop();
     controller = await startForkController(cluster);
     await expect.poll(() => controller.isReady(), POLL).toBe(true);
@@ -258,7 +272,9 @@ describe('a Fork of two services', () => {
       .poll(() => metric(controller, 'kubefork_fork_reconcile_total', 'unchanged'), POLL)
       .toBeGreaterThanOrEqual(1);
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    expect(await metric(controller, 'kubefork_api_writes_total')).toBe(0);
+    const text = await (await fetch(`http://127.0.0.1:${controller.metricsPort}/metrics`)).text();
+    const writes = text.split('\n').filter((l) => /^kubefork_api_writes_total\{.*\} [1-9]/.test(l));
+    expect(writes).toEqual([]);
   });
 
   it('a second Fork with the same fork id gets ForkIdInUse and nothing', async () => {
@@ -398,6 +414,18 @@ describe('limits', () => {
     );
     await expect.poll(() => api.readiness('images', 'evil'), POLL).toBe('False/ImageNotAllowed');
     expect(await api.get('deployments', 'images', 'cart-evil')).toBeUndefined();
+  });
+
+  it('gives PreviewInUse to a Fork whose id already has the preview host in another namespace', async () => {
+    // `release` already forks cart; the same fork id in `images` would need the same preview host.
+    await api.create('forks', 'release', fork('release', 'same', { services: [{ name: 'cart' }] }));
+    await expect.poll(() => api.readiness('release', 'same'), POLL).toBe('True/Forked');
+    await api.create('forks', 'images', fork('images', 'same', { services: [{ name: 'cart' }] }));
+    await expect.poll(() => api.readiness('images', 'same'), POLL).toBe('False/PreviewInUse');
+    const preview = await api.get('virtualservices', 'web', 'kubefork-preview-same');
+    expect(preview?.metadata.annotations?.['kubefork.dev/owner']).toBe('release/same');
+    // Its copies are made all the same: only the preview URL is missing.
+    expect(await api.get('deployments', 'images', 'cart-same')).toBeDefined();
   });
 
   it('reports NoDeployment for a Service whose pods no Deployment makes', async () => {
