@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { type Cluster, type Context, KubeConfig, type User } from '@kubernetes/client-node';
 import { CliError } from './errors.js';
 
 export interface TargetOptions {
@@ -37,7 +37,7 @@ export function loadTarget(options: TargetOptions, env = process.env): Target {
       }
       kubeConfig.loadFromFile(options.kubeconfig);
     } else if (env.KUBECONFIG) {
-      kubeConfig.loadFromDefault();
+      loadList(kubeConfig, env.KUBECONFIG);
     } else if (existsSync(home)) {
       kubeConfig.loadFromFile(home);
     } else if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) {
@@ -67,6 +67,38 @@ export function loadTarget(options: TargetOptions, env = process.env): Target {
   }
   const contextNamespace = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
   return { kubeConfig, namespace: options.namespace || contextNamespace || 'default' };
+}
+
+/**
+ * Merges the files of a KUBECONFIG list as kubectl does: missing files are skipped, the first
+ * file that names a cluster, user or context wins, and so does the first current-context.
+ * (client-node's loadFromDefault refuses a name that two files share, which kubectl allows.)
+ */
+function loadList(kubeConfig: KubeConfig, list: string): void {
+  const files = list.split(':').filter((file) => file !== '' && existsSync(file));
+  if (files.length === 0) {
+    throw new CliError(`KUBECONFIG=${list}: none of its files exists`);
+  }
+  const clusters = new Map<string, Cluster>();
+  const users = new Map<string, User>();
+  const contexts = new Map<string, Context>();
+  let currentContext = '';
+  for (const file of files) {
+    const part = new KubeConfig();
+    part.loadFromFile(file);
+    for (const cluster of part.getClusters())
+      if (!clusters.has(cluster.name)) clusters.set(cluster.name, cluster);
+    for (const user of part.getUsers()) if (!users.has(user.name)) users.set(user.name, user);
+    for (const context of part.getContexts())
+      if (!contexts.has(context.name)) contexts.set(context.name, context);
+    if (!currentContext) currentContext = part.getCurrentContext() ?? '';
+  }
+  kubeConfig.loadFromOptions({
+    clusters: [...clusters.values()],
+    users: [...users.values()],
+    contexts: [...contexts.values()],
+    currentContext,
+  });
 }
 
 export interface Response<T> {

@@ -62,6 +62,8 @@ beforeAll(async () => {
   await installDeploy(cluster);
   await cluster.ensureNamespace('shop');
   await cluster.ensureNamespace('other');
+  // The preview VirtualServices live in the namespace of PREVIEW.entry.
+  await cluster.ensureNamespace(PREVIEW.entry.split('/')[0]!);
   // A developer: Forks, and the right to create what a Fork makes (the admission policy asks).
   await cluster.apply([
     ...role('kubefork-developer', [
@@ -144,9 +146,14 @@ describe('kubefork fork', () => {
     );
     expect(code, stderr).toBe(0);
     const fork = await api.get('forks', 'shop', 'alice');
+    // What the first apply set and this one does not (b's image, e's env) is gone; the CRD
+    // defaults what is left out (ttl 8h, replicas 1).
     expect(fork?.spec).toEqual({
       ttl: '8h',
-      services: [{ name: 'b' }, { name: 'e', replicas: 2 }],
+      services: [
+        { name: 'b', replicas: 1 },
+        { name: 'e', replicas: 2 },
+      ],
     });
     await expect
       .poll(async () => (await api.get('deployments', 'shop', 'e-alice'))?.spec?.replicas, POLL)
@@ -200,9 +207,9 @@ describe('kubefork fork', () => {
   });
 
   it('refuses an invalid fork id with exit code 2 before calling the cluster', async () => {
-    const { code, stderr } = await kubefork(['fork', 'b', '--id', '-x', '-n', 'shop'], as.dev!);
+    const { code, stderr } = await kubefork(['fork', 'b', '--id', 'a/b', '-n', 'shop'], as.dev!);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/invalid fork id "-x"/);
+    expect(stderr).toMatch(/invalid fork id "a\/b"/);
   });
 
   it('tells a user without rights which verb on which resource is forbidden', async () => {
