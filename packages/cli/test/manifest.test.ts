@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { kubefork } from './run.js';
@@ -75,6 +76,18 @@ describe('kubefork manifest', () => {
       metadata: { name: 'alice-2' },
       spec: { forkId: 'Alice_2', services: [{ name: 'b' }] },
     });
+  });
+
+  it('uses your user name as the fork id when --id is not given', async () => {
+    const { code, stdout } = await kubefork(['manifest', 'b', '-o', 'json']);
+    expect(code).toBe(0);
+    const user = userInfo().username;
+    expect(JSON.parse(stdout).metadata.name).toBe(
+      user
+        .toLowerCase()
+        .replace(/[^-a-z0-9.]+/g, '-')
+        .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, ''),
+    );
   });
 
   it.each([
