@@ -193,7 +193,9 @@ describe('kubefork fork', () => {
       as.dev!,
     );
     expect(code).toBe(1);
-    expect(stderr).toMatch(/slow is not Ready after 4s; still missing:\n +b: 0\/1 replicas ready/);
+    expect(stderr).toMatch(
+      /slow is not Ready after 4s; still missing:\n +b: (.*, )?0\/1 replicas ready/,
+    );
   });
 
   it('says which service does not exist, and writes nothing', async () => {
