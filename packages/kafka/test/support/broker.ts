@@ -72,6 +72,18 @@ rootLogger.appenderRef.stderr.ref = STDERR
 
 const JVM = ['-Xmx512m', '-Xms64m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
 
+/**
+ * `sh -c WATCHDOG name <parent pid> <command…>`: runs the command, forwards SIGTERM/SIGINT to
+ * it, stops it when the parent process is gone, and exits when it does.
+ */
+const WATCHDOG = `parent=$1; shift
+"$@" &
+child=$!
+trap 'kill -TERM $child 2>/dev/null' TERM INT
+while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1 & wait $!; done
+kill -TERM "$child" 2>/dev/null
+wait "$child"`;
+
 /** Starts a broker; rejects (with the broker's output) when it is not ready within `timeoutMs`. */
 export async function startKafka(timeoutMs = 90_000): Promise<KafkaBroker> {
   const libs = await kafkaLibs();
@@ -129,9 +141,24 @@ export async function startKafka(timeoutMs = 90_000): Promise<KafkaBroker> {
   }
 
   const started = Date.now();
-  const child: ChildProcess = spawn('java', [...java, ...classpath, 'kafka.Kafka', properties], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // The JVM runs under a small shell watchdog in its own process group: `stop` signals the whole
+  // group, and when this process dies without stopping it (a killed test worker, a ^C'd bench)
+  // the watchdog sees its parent gone and stops the broker, so no JVM is left behind.
+  const child: ChildProcess = spawn(
+    'sh',
+    [
+      '-c',
+      WATCHDOG,
+      'kafka-watchdog',
+      String(process.pid),
+      'java',
+      ...java,
+      ...classpath,
+      'kafka.Kafka',
+      properties,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-20_000);
@@ -139,15 +166,22 @@ export async function startKafka(timeoutMs = 90_000): Promise<KafkaBroker> {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = once(child, 'exit');
-  // A test runner that dies must not leave a JVM behind.
-  const killOnExit = () => child.kill('SIGKILL');
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  // A test runner that exits without `stop` must not leave a JVM behind.
+  const killOnExit = () => signalGroup('SIGKILL');
   process.once('exit', killOnExit);
 
   async function stop(): Promise<void> {
     process.removeListener('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      signalGroup('SIGTERM');
+      const timer = setTimeout(() => signalGroup('SIGKILL'), 10_000);
       await exited;
       clearTimeout(timer);
     }
