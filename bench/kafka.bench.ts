@@ -5,22 +5,29 @@
 // concurrent senders send BENCH_KAFKA_MESSAGES messages in batches of BENCH_KAFKA_BATCH, and the
 // window closes when the consumer has handled the last one. Reported per variant (medians over
 // interleaved rounds): messages/s end to end and this process's CPU µs per message (producer and
-// consumer both run here; the broker is another process). Then kubefork ÷ bare per round.
+// consumer both run here; the broker is another process). Then, per round, kubefork ÷ bare,
+// kubefork ÷ minimum and minimum ÷ bare.
 //
-// Variants: `bare` (plain KafkaJS producer and consumer, no fork anywhere) and `kubefork`
-// (`forkProducer` + `forkConsumer`, every sender inside its own fork, so every message carries
-// a fork header and a baggage member, and every message is handled in its fork). A run that does
-// not propagate is not a result: kubefork's consumer must see each message's own fork, bare's
-// none; any miss marks the run invalid and the benchmark exits non-zero.
+// Variants, measured interleaved:
+// - `bare`: plain KafkaJS producer and consumer, no fork anywhere;
+// - `minimum`: the floor of propagation, hand-written: an `AsyncLocalStorage` per sender, the
+//   producer adds one header to each message (no copy, no baggage, no validation), the consumer
+//   runs each handler in `storage.run(header)`;
+// - `kubefork`: `forkProducer` + `forkConsumer`, every sender inside its own fork, so every
+//   message carries the fork header and a baggage member and is handled in its fork.
+// A run that does not propagate is not a result: the consumer of `minimum` and `kubefork` must
+// see each message's own fork, bare's none; any miss marks the run invalid and the benchmark
+// exits non-zero.
 //
 // Needs Java 17 and Maven (or KUBEFORK_KAFKA_LIBS), like `pnpm test:brokers`.
 //
 //   pnpm bench kafka
 //   BENCH_QUICK=1 pnpm bench kafka
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { getForkId, runWithForkId } from '@kubefork/context';
 import { forkConsumer, forkProducer } from '@kubefork/kafka';
-import type { Kafka } from 'kafkajs';
+import type { Consumer, EachMessagePayload, Kafka, Producer, ProducerRecord } from 'kafkajs';
 import { startKafka } from '../packages/kafka/test/support/broker.js';
 import { median } from './support/table.js';
 
@@ -31,8 +38,11 @@ const BATCH = Number(process.env.BENCH_KAFKA_BATCH ?? 10);
 const SENDERS = Number(process.env.BENCH_KAFKA_SENDERS ?? 20);
 const PARTITIONS = 4;
 
-type Variant = 'bare' | 'kubefork';
-const VARIANTS: Variant[] = ['bare', 'kubefork'];
+type Variant = 'bare' | 'minimum' | 'kubefork';
+const VARIANTS = (['bare', 'minimum', 'kubefork'] as const).filter(
+  (variant) =>
+    !process.env.BENCH_VARIANTS || process.env.BENCH_VARIANTS.split(',').includes(variant),
+);
 
 interface Run {
   variant: Variant;
@@ -44,6 +54,58 @@ interface Run {
 
 let topics = 0;
 
+/** The `minimum` variant's own context: the least any propagation must do. */
+const minimal = new AsyncLocalStorage<string>();
+
+function minimumProducer(producer: Producer): Producer {
+  const send = producer.send;
+  producer.send = (record: ProducerRecord) => {
+    const id = minimal.getStore();
+    if (id !== undefined) {
+      for (const message of record.messages) message.headers = { 'x-fork-identifier': id };
+    }
+    return send(record);
+  };
+  return producer;
+}
+
+function minimumConsumer(consumer: Consumer): Consumer {
+  const run = consumer.run;
+  consumer.run = (config) => {
+    const eachMessage = config?.eachMessage;
+    if (eachMessage === undefined) return run(config);
+    return run({
+      ...config,
+      eachMessage: (payload: EachMessagePayload) =>
+        minimal.run(String(payload.message.headers?.['x-fork-identifier'] ?? ''), () =>
+          eachMessage(payload),
+        ),
+    });
+  };
+  return consumer;
+}
+
+const wrapProducer: Record<Variant, (producer: Producer) => Producer> = {
+  bare: (producer) => producer,
+  minimum: minimumProducer,
+  kubefork: forkProducer,
+};
+const wrapConsumer: Record<Variant, (consumer: Consumer) => Consumer> = {
+  bare: (consumer) => consumer,
+  minimum: minimumConsumer,
+  kubefork: (consumer) => forkConsumer(consumer),
+};
+const currentFork: Record<Variant, () => string | undefined> = {
+  bare: getForkId,
+  minimum: () => minimal.getStore(),
+  kubefork: getForkId,
+};
+const inFork: Record<Variant, <T>(id: string, fn: () => T) => T> = {
+  bare: (_id, fn) => fn(),
+  minimum: (id, fn) => minimal.run(id, fn),
+  kubefork: (id, fn) => runWithForkId(id, fn),
+};
+
 async function runOnce(
   kafka: Kafka,
   variant: Variant,
@@ -52,11 +114,10 @@ async function runOnce(
 ): Promise<Run> {
   const topic = `bench-${variant}-${++topics}`;
   await createTopic(topic);
-  const forked = variant === 'kubefork';
-  const rawProducer = kafka.producer();
-  const producer = forked ? forkProducer(rawProducer) : rawProducer;
-  const rawConsumer = kafka.consumer({ groupId: `${topic}-group` });
-  const consumer = forked ? forkConsumer(rawConsumer) : rawConsumer;
+  const forked = variant !== 'bare';
+  const producer = wrapProducer[variant](kafka.producer());
+  const consumer = wrapConsumer[variant](kafka.consumer({ groupId: `${topic}-group` }));
+  const fork = currentFork[variant];
   await Promise.all([producer.connect(), consumer.connect()]);
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
 
@@ -74,7 +135,7 @@ async function runOnce(
     eachMessage: async ({ message }) => {
       // The value is the sender's number: kubefork must hand over exactly that sender's fork.
       const expected = forked ? `sender-${message.value?.toString()}` : undefined;
-      if (getForkId() !== expected) misses++;
+      if (fork() !== expected) misses++;
       if (++consumed === MESSAGES) done();
     },
   });
@@ -100,7 +161,7 @@ async function runOnce(
   }
   await Promise.all(
     Array.from({ length: SENDERS }, (_, index) =>
-      forked ? runWithForkId(`sender-${index}`, () => sender(index)) : sender(index),
+      inFork[variant](`sender-${index}`, () => sender(index)),
     ),
   );
   await finished;
@@ -144,19 +205,28 @@ for (const variant of VARIANTS) {
     `| ${variant} | ${median(rate).toFixed(0)} | ${Math.min(...rate).toFixed(0)}–${Math.max(...rate).toFixed(0)} | ${median(cpu).toFixed(1)} | ${Math.min(...cpu).toFixed(1)}–${Math.max(...cpu).toFixed(1)} |`,
   );
 }
-const ratios = (pick: (run: Run) => number) => {
-  const values = of('kubefork').map((run) => {
-    const bare = of('bare').find((other) => other.round === run.round);
-    return bare === undefined ? Number.NaN : pick(run) / pick(bare);
+/** `variant`'s figure divided by `base`'s of the same round: median (min–max) over rounds. */
+function ratio(variant: Variant, base: Variant, pick: (run: Run) => number): string {
+  const values = of(variant).flatMap((run) => {
+    const other = of(base).find((candidate) => candidate.round === run.round);
+    return other === undefined ? [] : [pick(run) / pick(other)];
   });
+  if (values.length === 0) return '–';
   return `${median(values).toFixed(3)} (${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)})`;
-};
+}
+const pairs: Array<[Variant, Variant]> = [
+  ['kubefork', 'bare'],
+  ['kubefork', 'minimum'],
+  ['minimum', 'bare'],
+];
 lines.push(
   '',
-  '| kubefork ÷ bare, per round | median (min–max) |',
-  '|---|---:|',
-  `| msg/s | ${ratios((run) => run.perSecond)} |`,
-  `| CPU µs per message | ${ratios((run) => run.cpuPerMessage)} |`,
+  '| per round | msg/s ratio, median (min–max) | CPU µs/msg ratio, median (min–max) |',
+  '|---|---:|---:|',
+  ...pairs.map(
+    ([variant, base]) =>
+      `| ${variant} ÷ ${base} | ${ratio(variant, base, (run) => run.perSecond)} | ${ratio(variant, base, (run) => run.cpuPerMessage)} |`,
+  ),
 );
 const invalid = runs.filter((run) => run.misses > 0);
 for (const run of invalid) {

@@ -12,6 +12,7 @@ export type KafkaHeaders = Record<string, unknown> | Map<unknown, unknown>;
  */
 function text(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (value instanceof Uint8Array) {
     return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
   }
@@ -30,10 +31,6 @@ function pushText(out: string[], value: unknown): void {
   if (decoded !== undefined) out.push(decoded);
 }
 
-function entriesOf(headers: KafkaHeaders): Iterable<[unknown, unknown]> {
-  return headers instanceof Map ? headers : Object.entries(headers);
-}
-
 /**
  * The fork id a consumed message carries, or undefined. Only the keys the core reads are handed
  * to `extractForkId` (the header, its aliases, `baggage`), decoded to text, each key as it was
@@ -46,14 +43,20 @@ export function forkIdOfHeaders(headers: unknown): string | undefined {
   try {
     const config = forkConfig();
     let carrier: Map<string, string[]> | undefined;
-    for (const [key, value] of entriesOf(headers as KafkaHeaders)) {
-      if (typeof key !== 'string') continue;
+    const add = (key: unknown, value: unknown) => {
+      if (typeof key !== 'string') return;
       const name = key.toLowerCase();
-      if (name !== config.header && name !== 'baggage' && !config.aliases.includes(name)) continue;
+      if (name !== config.header && name !== 'baggage' && !config.aliases.includes(name)) return;
       carrier ??= new Map();
       const values = carrier.get(key) ?? [];
       pushText(values, value);
       carrier.set(key, values);
+    };
+    if (headers instanceof Map) {
+      for (const [key, value] of headers) add(key, value);
+    } else {
+      // Own enumerable keys, as KafkaJS builds the object; no entries array per message.
+      for (const key of Object.keys(headers)) add(key, (headers as Record<string, unknown>)[key]);
     }
     return carrier === undefined ? undefined : extractForkId(carrier);
   } catch {
