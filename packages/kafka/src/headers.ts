@@ -1,4 +1,4 @@
-import { extractForkId, forkConfig, type HeaderAccess } from '@kubefork/context';
+import { extractForkId, type ForkConfig, forkConfig, type HeaderAccess } from '@kubefork/context';
 
 /**
  * A message's headers as Kafka clients hold them: KafkaJS uses a plain object whose values are
@@ -31,6 +31,35 @@ function pushText(out: string[], value: unknown): void {
   if (decoded !== undefined) out.push(decoded);
 }
 
+/** True when `key` may be a name the core reads: the header, `baggage` or an alias, in any case. */
+function isForkKey(key: string, config: ForkConfig): boolean {
+  // Comparing lengths first keeps the common miss (traceparent, content-type…) to integer compares.
+  const length = key.length;
+  if (length === config.header.length || length === 7) {
+    const name = key.toLowerCase();
+    if (name === config.header || name === 'baggage') return true;
+  }
+  for (const alias of config.aliases) {
+    if (alias.length === length && key.toLowerCase() === alias) return true;
+  }
+  return false;
+}
+
+/** Adds one header to the carrier handed to `extractForkId`, keyed as it was written. */
+function collect(
+  carrier: Map<string, string[]> | undefined,
+  key: unknown,
+  value: unknown,
+  config: ForkConfig,
+): Map<string, string[]> | undefined {
+  if (typeof key !== 'string' || !isForkKey(key, config)) return carrier;
+  const out = carrier ?? new Map<string, string[]>();
+  const values = out.get(key) ?? [];
+  pushText(values, value);
+  out.set(key, values);
+  return out;
+}
+
 /**
  * The fork id a consumed message carries, or undefined. Only the keys the core reads are handed
  * to `extractForkId` (the header, its aliases, `baggage`), decoded to text, each key as it was
@@ -43,20 +72,12 @@ export function forkIdOfHeaders(headers: unknown): string | undefined {
   try {
     const config = forkConfig();
     let carrier: Map<string, string[]> | undefined;
-    const add = (key: unknown, value: unknown) => {
-      if (typeof key !== 'string') return;
-      const name = key.toLowerCase();
-      if (name !== config.header && name !== 'baggage' && !config.aliases.includes(name)) return;
-      carrier ??= new Map();
-      const values = carrier.get(key) ?? [];
-      pushText(values, value);
-      carrier.set(key, values);
-    };
     if (headers instanceof Map) {
-      for (const [key, value] of headers) add(key, value);
+      for (const [key, value] of headers) carrier = collect(carrier, key, value, config);
     } else {
       // Own enumerable keys, as KafkaJS builds the object; no entries array per message.
-      for (const key of Object.keys(headers)) add(key, (headers as Record<string, unknown>)[key]);
+      const record = headers as Record<string, unknown>;
+      for (const key of Object.keys(record)) carrier = collect(carrier, key, record[key], config);
     }
     return carrier === undefined ? undefined : extractForkId(carrier);
   } catch {

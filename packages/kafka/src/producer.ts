@@ -1,4 +1,4 @@
-import { getForkId, injectForkHeaders } from '@kubefork/context';
+import { forkConfig, getForkId, injectForkHeaders, mergeBaggage } from '@kubefork/context';
 import { recordHeaders } from './headers.js';
 import { isWrapped, markWrapped, wrapMethod } from './wrap.js';
 
@@ -10,21 +10,45 @@ export interface ForkableSender {
 }
 
 /**
- * A copy of `message` whose headers carry fork `id`: the header once (a value the caller set, in
+ * One send's fork: the id and the header values a message without headers gets, computed once
+ * per `send` rather than once per message.
+ */
+interface Fork {
+  readonly id: string;
+  readonly header: string;
+  /** Our baggage member alone, or undefined when `baggageKey` is null. */
+  readonly baggage: string | undefined;
+}
+
+function forkOf(id: string): Fork {
+  const { header, baggageKey } = forkConfig();
+  return {
+    id,
+    header,
+    baggage: baggageKey === null ? undefined : mergeBaggage(undefined, baggageKey, id),
+  };
+}
+
+/**
+ * A copy of `message` whose headers carry `fork`: the header once (a value the caller set, in
  * any case, as string or Buffer, wins) and our baggage member merged into `baggage`. A copy,
  * because callers reuse message objects: a fork written into one would follow the next send as
  * an explicit value. Anything that is not a message object is returned as it is, for KafkaJS to
  * refuse with its own error.
  */
-function withFork(message: unknown, id: string): unknown {
+function withFork(message: unknown, fork: Fork): unknown {
   if (message === null || typeof message !== 'object') return message;
   try {
     const own = (message as { headers?: unknown }).headers;
-    if (own !== undefined && own !== null && (typeof own !== 'object' || Array.isArray(own))) {
-      return message;
+    if (own === undefined || own === null) {
+      // The common case, no headers of the caller's: nothing to read or merge.
+      const headers: Record<string, unknown> = { [fork.header]: fork.id };
+      if (fork.baggage !== undefined) headers.baggage = fork.baggage;
+      return { ...message, headers };
     }
-    const headers: Record<string, unknown> = { ...(own as Record<string, unknown> | undefined) };
-    injectForkHeaders(headers, recordHeaders, undefined, id);
+    if (typeof own !== 'object' || Array.isArray(own)) return message;
+    const headers: Record<string, unknown> = { ...(own as Record<string, unknown>) };
+    injectForkHeaders(headers, recordHeaders, undefined, fork.id);
     return { ...message, headers };
   } catch {
     // A hostile message (throwing getter) is sent as the caller built it.
@@ -32,15 +56,17 @@ function withFork(message: unknown, id: string): unknown {
   }
 }
 
-function withForkMessages(messages: unknown, id: string): unknown {
-  return Array.isArray(messages) ? messages.map((message) => withFork(message, id)) : messages;
+function withForkMessages(messages: unknown, fork: Fork): unknown {
+  return Array.isArray(messages) ? messages.map((message) => withFork(message, fork)) : messages;
 }
 
 /** `send(record)`'s record with the fork in each message. */
 function forkRecord(record: unknown, id: string): unknown {
   if (record === null || typeof record !== 'object') return record;
   const { messages } = record as { messages?: unknown };
-  return Array.isArray(messages) ? { ...record, messages: withForkMessages(messages, id) } : record;
+  return Array.isArray(messages)
+    ? { ...record, messages: withForkMessages(messages, forkOf(id)) }
+    : record;
 }
 
 /** `sendBatch(batch)`'s batch with the fork in each message of each topic. */
@@ -48,13 +74,14 @@ function forkBatch(batch: unknown, id: string): unknown {
   if (batch === null || typeof batch !== 'object') return batch;
   const { topicMessages } = batch as { topicMessages?: unknown };
   if (!Array.isArray(topicMessages)) return batch;
+  const fork = forkOf(id);
   return {
     ...batch,
     topicMessages: topicMessages.map((topic: unknown) => {
       if (topic === null || typeof topic !== 'object') return topic;
       const { messages } = topic as { messages?: unknown };
       return Array.isArray(messages)
-        ? { ...topic, messages: withForkMessages(messages, id) }
+        ? { ...topic, messages: withForkMessages(messages, fork) }
         : topic;
     }),
   };
