@@ -4,7 +4,8 @@ export default defineProject({
   test: {
     name: 'e2e',
     include: ['**/*.test.ts'],
-    exclude: ['**/node_modules/**'],
+    // test/cluster has its own project (pnpm test:cluster): it needs a real control plane.
+    exclude: ['**/node_modules/**', 'cluster/**'],
     testTimeout: 60_000,
     // beforeAll starts the fork-mesh: eight Node processes, slow on a busy 2-core CI machine.
     hookTimeout: 60_000,

@@ -1,22 +1,12 @@
-// A fake cluster for scenario tests: the fake API server, plus what developers and operators do
-// to it (straight into its store, as kubectl would through the API), plus controllers started
-// against it with the real client-node and short, injected durations.
+// A fake cluster for the tests that stay on the fake API server (CLI, health endpoints, API
+// client details): the fake server, what developers do to it (straight into its store), and
+// controllers started against it with the real client-node. The controller's behaviour suites run
+// on a real kube-apiserver: test/cluster (`pnpm test:cluster`).
 import type { Controller, ControllerOptions, VirtualService, VSConfig } from '../../src/index.js';
 import { startController } from '../../src/index.js';
 import type { JsonObject } from './fake-api/json.js';
 import type { ResourceType } from './fake-api/resources.js';
-import { FakeApiServer, type FakeApiServerOptions, type RequestRecord } from './fake-api/server.js';
-
-export interface CoreEvent {
-  reason: string;
-  type: string;
-  message: string;
-  involvedObject: { kind: string; name: string; namespace: string };
-}
-
-export interface ServiceObject {
-  metadata: { name: string; namespace: string };
-}
+import { FakeApiServer, type FakeApiServerOptions } from './fake-api/server.js';
 
 /** Options every test controller gets unless it overrides them: fast and quiet. */
 export const FAST: ControllerOptions = {
@@ -35,14 +25,12 @@ export class FakeCluster {
   readonly #vsconfigs: ResourceType;
   readonly #virtualServices: ResourceType;
   readonly #services: ResourceType;
-  readonly #events: ResourceType;
 
   private constructor(server: FakeApiServer) {
     this.server = server;
     this.#vsconfigs = server.store.type('kubefork.dev', 'v1beta1', 'vsconfigs')!;
     this.#virtualServices = server.store.type('networking.istio.io', 'v1beta1', 'virtualservices')!;
     this.#services = server.store.type('', 'v1', 'services')!;
-    this.#events = server.store.type('', 'v1', 'events')!;
   }
 
   static async start(options: FakeApiServerOptions = {}): Promise<FakeCluster> {
@@ -59,11 +47,6 @@ export class FakeCluster {
     });
     this.#controllers.add(controller);
     return controller;
-  }
-
-  async stopController(controller: Controller): Promise<void> {
-    this.#controllers.delete(controller);
-    await controller.stop();
   }
 
   async close(): Promise<void> {
@@ -102,10 +85,6 @@ export class FakeCluster {
     ) as unknown as VSConfig;
   }
 
-  deleteVSConfig(namespace: string, name: string): void {
-    this.server.store.delete(this.#vsconfigs, 'kubefork.dev/v1beta1', namespace, name);
-  }
-
   vsconfig(namespace: string, name: string): VSConfig | undefined {
     return this.server.store.tryGet(this.#vsconfigs, 'kubefork.dev/v1beta1', namespace, name) as
       | VSConfig
@@ -134,10 +113,6 @@ export class FakeCluster {
     for (const name of names) this.createService(namespace, name);
   }
 
-  deleteService(namespace: string, name: string): void {
-    this.server.store.delete(this.#services, 'v1', namespace, name);
-  }
-
   // --- what an operator (or another tool) does to VirtualServices ---
 
   virtualService(namespace: string, name: string): VirtualService | undefined {
@@ -147,79 +122,6 @@ export class FakeCluster {
       namespace,
       name,
     ) as VirtualService | undefined;
-  }
-
-  virtualServices(namespace: string): VirtualService[] {
-    return this.server.store.list(this.#virtualServices, 'networking.istio.io/v1beta1', {
-      namespace,
-    }).items as unknown as VirtualService[];
-  }
-
-  /** Route names of a VirtualService, in order (or undefined when it does not exist). */
-  routes(namespace: string, name: string): string[] | undefined {
-    return this.virtualService(namespace, name)?.spec.http?.map((route) => route.name ?? '?');
-  }
-
-  createVirtualService(virtualService: VirtualService, manager = 'helm'): void {
-    const namespace = virtualService.metadata.namespace ?? 'default';
-    this.server.store.create(
-      this.#virtualServices,
-      'networking.istio.io/v1beta1',
-      namespace,
-      virtualService as unknown as JsonObject,
-      { manager },
-    );
-  }
-
-  /** A merge patch, like `kubectl edit` / `kubectl patch --type merge`. */
-  patchVirtualService(
-    namespace: string,
-    name: string,
-    patch: JsonObject,
-    manager = 'kubectl-edit',
-  ): void {
-    this.server.store.patch(
-      this.#virtualServices,
-      'networking.istio.io/v1beta1',
-      namespace,
-      name,
-      patch,
-      {
-        manager,
-        contentType: 'application/merge-patch+json',
-      },
-    );
-  }
-
-  deleteVirtualService(namespace: string, name: string): void {
-    this.server.store.delete(this.#virtualServices, 'networking.istio.io/v1beta1', namespace, name);
-  }
-
-  /** A write to a resource no controller watches: moves the resourceVersion on, nothing else. */
-  writeUnwatched(): void {
-    const body = {
-      metadata: { generateName: 'unrelated.' },
-      reason: 'Test',
-      message: 'unrelated write',
-    };
-    this.server.store.create(this.#events, 'v1', 'default', body, { manager: 'test' });
-  }
-
-  events(namespace: string): CoreEvent[] {
-    return this.server.store.list(this.#events, 'v1', { namespace })
-      .items as unknown as CoreEvent[];
-  }
-
-  /** Requests that changed something (every one comes from a controller: tests write directly). */
-  writes(match?: (request: RequestRecord) => boolean): RequestRecord[] {
-    return this.server.writes(match);
-  }
-
-  /** Writes to what the controller manages (VirtualServices, VSConfig status), not leases/events. */
-  routingWrites(match?: (request: RequestRecord) => boolean): RequestRecord[] {
-    return this.server.writes(
-      (r) => (r.plural === 'virtualservices' || r.plural === 'vsconfigs') && (!match || match(r)),
-    );
   }
 }
 
@@ -245,28 +147,4 @@ export async function metric(
       sum += Number(match[3]);
   }
   return sum;
-}
-
-/** Resolves when the controller has synced and its queue has been empty for a moment. */
-export async function settled(controller: Controller, quietMs = 150): Promise<void> {
-  const deadline = performance.now() + 20_000;
-  let last = '';
-  let since = performance.now();
-  for (;;) {
-    if (performance.now() > deadline) throw new Error('controller did not settle within 20 s');
-    const total = controller.isReady()
-      ? `${await metric(controller, 'kubefork_reconcile_total')}|${await metric(controller, 'kubefork_queue_depth')}`
-      : 'not ready';
-    if (total !== last) {
-      last = total;
-      since = performance.now();
-    } else if (
-      total !== 'not ready' &&
-      total.endsWith('|0') &&
-      performance.now() - since >= quietMs
-    ) {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }

@@ -1,0 +1,11 @@
+export type { ApiResponse, RequestOptions } from './api.js';
+export { ApiClient, ApiError } from './api.js';
+export type { ApiProxy, FaultRule, ProxiedRequest } from './api-proxy.js';
+export { startApiProxy } from './api-proxy.js';
+export type { ControlPlaneFiles } from './binaries.js';
+export { controlPlaneFiles } from './binaries.js';
+export { freePort } from './free-port.js';
+export type { KubeObject } from './resources.js';
+export { Resources, readManifests } from './resources.js';
+export type { StartClusterOptions, TestCluster, TestUser } from './start-cluster.js';
+export { CONTROLLERS, DEPLOY_DIR, kubeforkCrdFiles, startCluster } from './start-cluster.js';
