@@ -38,10 +38,25 @@ export class CarrierHeaders<C> implements HeadersLike {
   }
 }
 
-function joined(value: unknown): string | undefined {
+/**
+ * One carrier value as text. Message headers may hold bytes (KafkaJS delivers Buffers and lets
+ * callers set them): decoded as UTF-8, so a fork header a caller set as a Buffer is seen and wins.
+ */
+function text(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (!Array.isArray(value)) return undefined;
-  const strings = value.filter((item): item is string => typeof item === 'string');
+  if (value instanceof Uint8Array) {
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  }
+  return undefined;
+}
+
+function joined(value: unknown): string | undefined {
+  if (!Array.isArray(value)) return text(value);
+  const strings: string[] = [];
+  for (const item of value) {
+    const decoded = text(item);
+    if (decoded !== undefined) strings.push(decoded);
+  }
   return strings.length === 0 ? undefined : strings.join(', ');
 }
 

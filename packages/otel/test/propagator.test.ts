@@ -228,6 +228,21 @@ describe('ForkPropagator.inject', () => {
     });
   });
 
+  it('keeps a header the caller set as bytes, as Kafka message headers may hold it', () => {
+    const carrier: Record<string, unknown> = { 'x-fork-identifier': Buffer.from('bob') };
+    runWithForkId('alice', () => fork.inject(ROOT_CONTEXT, carrier, defaultTextMapSetter));
+    expect(carrier).toEqual({
+      'x-fork-identifier': Buffer.from('bob'),
+      baggage: 'x-fork-identifier=bob',
+    });
+  });
+
+  it('reads a header sent as bytes on extract', () => {
+    const carrier = { 'x-fork-identifier': [Buffer.from('alice')] };
+    const context = fork.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
+    expect(baggageEntry(context)).toBe('alice');
+  });
+
   it('merges its member into the baggage written before it, other members kept', () => {
     const carrier = runWithForkId('alice', () =>
       inject(ROOT_CONTEXT, { baggage: 'userId=42,x-fork-identifier=zed;p=1' }),

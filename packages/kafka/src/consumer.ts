@@ -1,0 +1,157 @@
+import { checkOptions, checkTrust, isTrusted, runWithForkId } from '@kubefork/context';
+import { forkIdOfHeaders } from './headers.js';
+import { isWrapped, markWrapped, wrapMethod } from './wrap.js';
+
+/** A consumed message as far as this package reads it: its headers. */
+export interface ForkMessage {
+  readonly headers?: unknown;
+}
+
+/** Options of `forkConsumer` and `runInMessageFork`. */
+export interface ForkConsumerOptions {
+  /**
+   * Whether to accept the fork id a message carries. Return false for messages from producers
+   * outside your control (a topic fed by partners, say): the message is then handled as
+   * baseline. Only a synchronous `true` trusts: a throw, a Promise or any other value counts as
+   * false. Default: every message is trusted.
+   */
+  trust?: (message: ForkMessage) => boolean;
+}
+
+type Trust = (message: ForkMessage) => boolean;
+
+/** The parts of a KafkaJS `Consumer` this package wraps. */
+export interface ForkableConsumer {
+  run(config?: never): Promise<unknown>;
+}
+
+/**
+ * The trust policy of the `forkConsumer` whose `eachBatch` delivered a message, so that
+ * `runInMessageFork(message, fn)` inside that handler applies it without being told again.
+ */
+const batchTrust = new WeakMap<object, Trust>();
+
+function resolveTrust(options: ForkConsumerOptions | undefined): Trust | undefined {
+  return checkTrust<Trust>(checkOptions(options, ['trust']).trust, '(message) => boolean');
+}
+
+/**
+ * The fork a message is handled in: its headers' fork when trusted and valid, else undefined
+ * (baseline, and `onInvalid` told about an invalid value). Never throws.
+ */
+function forkIdOfMessage(message: unknown, trust: Trust | undefined): string | undefined {
+  if (message === null || typeof message !== 'object') return undefined;
+  if (!isTrusted(trust, message as ForkMessage)) return undefined;
+  let headers: unknown;
+  try {
+    headers = (message as ForkMessage).headers;
+  } catch {
+    return undefined;
+  }
+  return forkIdOfHeaders(headers);
+}
+
+/**
+ * Runs `fn` in the fork `message` carries and returns what `fn` returns: the fork header, then
+ * its aliases, then our `baggage` member, validated like an HTTP request's (`extractForkId`).
+ * A message without a fork, or with an invalid or untrusted one, runs `fn` as baseline (hiding
+ * any outer fork); `onInvalid` is told about invalid values. Nothing here throws except `fn`.
+ *
+ * For `eachBatch` handlers and other loops over messages. Inside the `eachBatch` of a
+ * `forkConsumer` the consumer's `trust` applies; pass `options.trust` to override it.
+ *
+ * @example
+ * consumer.run({
+ *   eachBatch: async ({ batch, resolveOffset }) => {
+ *     for (const message of batch.messages) {
+ *       await runInMessageFork(message, () => handle(message)); // getForkId() is the message's fork
+ *       resolveOffset(message.offset);
+ *     }
+ *   },
+ * });
+ */
+export function runInMessageFork<T>(
+  message: ForkMessage,
+  fn: () => T,
+  options?: ForkConsumerOptions,
+): T {
+  const explicit = options === undefined ? undefined : resolveTrust(options);
+  const trust =
+    explicit ??
+    (message !== null && typeof message === 'object' ? batchTrust.get(message) : undefined);
+  return runWithForkId(forkIdOfMessage(message, trust), fn);
+}
+
+/**
+ * Makes a KafkaJS consumer run each message's handling in that message's fork: `eachMessage` runs
+ * in the fork of its message (`getForkId()` inside it, and every outbound call it makes carries
+ * the fork); `eachBatch` runs as baseline, and `runInMessageFork(message, fn)` runs one
+ * message's work in its fork. Invalid or untrusted values mean baseline, `onInvalid` told; the
+ * message is still handled and committed as usual.
+ *
+ * Wraps `run` in place and returns the consumer; wrapping twice is harmless. Throws a
+ * `TypeError` for unknown options or a `trust` that is not a function.
+ *
+ * @example
+ * import { Kafka } from 'kafkajs';
+ * import { getForkId } from '@kubefork/context';
+ * import { forkConsumer } from '@kubefork/kafka';
+ *
+ * const consumer = forkConsumer(new Kafka({ brokers: ['kafka:9092'] }).consumer({ groupId: 'f' }));
+ * await consumer.connect();
+ * await consumer.subscribe({ topics: ['orders'] });
+ * await consumer.run({ eachMessage: async ({ message }) => console.log(getForkId()) }); // 'alice'
+ */
+export function forkConsumer<C extends ForkableConsumer>(
+  consumer: C,
+  options: ForkConsumerOptions = {},
+): C {
+  const trust = resolveTrust(options);
+  if (consumer === null || typeof consumer !== 'object' || isWrapped(consumer)) return consumer;
+
+  function wrapEachMessage(handler: (...args: unknown[]) => unknown) {
+    return function forkEachMessage(this: unknown, payload: unknown, ...rest: unknown[]) {
+      const message = (payload as { message?: unknown } | null | undefined)?.message;
+      return runWithForkId(forkIdOfMessage(message, trust), () =>
+        handler.call(this, payload, ...rest),
+      );
+    };
+  }
+
+  function wrapEachBatch(handler: (...args: unknown[]) => unknown) {
+    return function forkEachBatch(this: unknown, payload: unknown, ...rest: unknown[]) {
+      if (trust !== undefined) rememberTrust(payload, trust);
+      // Baseline: a batch mixes forks, and `run` may have been called inside one.
+      return runWithForkId(undefined, () => handler.call(this, payload, ...rest));
+    };
+  }
+
+  wrapMethod(
+    consumer,
+    'run',
+    (run) =>
+      function forkRun(this: unknown, config: unknown, ...rest: unknown[]) {
+        if (config === null || typeof config !== 'object') return run.call(this, config, ...rest);
+        const { eachMessage, eachBatch } = config as { eachMessage?: unknown; eachBatch?: unknown };
+        const forked: Record<string, unknown> = { ...config };
+        if (typeof eachMessage === 'function')
+          forked.eachMessage = wrapEachMessage(eachMessage as never);
+        if (typeof eachBatch === 'function') forked.eachBatch = wrapEachBatch(eachBatch as never);
+        return run.call(this, forked, ...rest);
+      },
+  );
+  markWrapped(consumer);
+  return consumer;
+}
+
+function rememberTrust(payload: unknown, trust: Trust): void {
+  try {
+    const messages = (payload as { batch?: { messages?: unknown } }).batch?.messages;
+    if (!Array.isArray(messages)) return;
+    for (const message of messages) {
+      if (message !== null && typeof message === 'object') batchTrust.set(message, trust);
+    }
+  } catch {
+    // A hostile payload: runInMessageFork then trusts only what it is told.
+  }
+}

@@ -1,0 +1,7 @@
+// Public surface of @kubefork/kafka. Anything not exported here is internal.
+
+export type { ForkableConsumer, ForkConsumerOptions, ForkMessage } from './consumer.js';
+export { forkConsumer, runInMessageFork } from './consumer.js';
+export type { KafkaHeaders } from './headers.js';
+export type { ForkableSender } from './producer.js';
+export { forkProducer } from './producer.js';

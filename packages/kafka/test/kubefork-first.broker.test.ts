@@ -1,0 +1,4 @@
+// kubefork is configured and kafkajs loaded first; OpenTelemetry is set up afterwards.
+import { describeExactlyOnce } from './support/otel.js';
+
+describeExactlyOnce('kubefork-first');

@@ -1,0 +1,4 @@
+// OpenTelemetry (kafkajs instrumentation + ForkPropagator) is set up first, then kubefork.
+import { describeExactlyOnce } from './support/otel.js';
+
+describeExactlyOnce('otel-first');
