@@ -1,16 +1,15 @@
-// The bad-input corpus (test/support/hostile-inputs.ts) as AMQP header tables. AMQP carries a
-// header value byte for byte (no HTTP parser refuses anything first), so each input reaches the
-// consumer as written: text that is valid UTF-8 as a string (`S`), anything else as a byte array
-// (`x`). Where the corpus's HTTP outcome comes from Node's HTTP parser, this says what the SDK
-// itself must make of the value.
+// The bad-input corpus (hostile-inputs.ts) for message brokers. A broker carries a header value
+// byte for byte (no HTTP parser refuses anything first), so each input reaches the consumer as
+// written. Where the corpus's HTTP outcome comes from Node's HTTP parser, this says what the SDK
+// itself must make of the value; a broker's client library may differ again (`overrides`).
 import type { InvalidReason } from '@kubefork/context';
-import {
-  fieldsOf,
-  HOSTILE_INPUTS,
-  type HostileInput,
-} from '../../../test/support/hostile-inputs.js';
+import { fieldsOf, HOSTILE_INPUTS, type HostileInput } from './hostile-inputs.js';
 
-export type MessageOutcome = { invalid: InvalidReason } | 'not-a-fork-id';
+export type MessageOutcome =
+  | { invalid: InvalidReason }
+  | 'not-a-fork-id'
+  /** The client library hands the consumer a valid fork (a documented limit of that client). */
+  | { fork: string };
 
 /** Inputs whose HTTP outcome is not what a message broker delivers. */
 const OVERRIDES = new Map<string, MessageOutcome>(
@@ -29,9 +28,12 @@ const OVERRIDES = new Map<string, MessageOutcome>(
   } satisfies Record<string, MessageOutcome>),
 );
 
-export function messageOutcome(input: HostileInput): MessageOutcome {
-  // A Map: one input is named __proto__.
-  const override = OVERRIDES.get(input.name);
+export function messageOutcome(
+  input: HostileInput,
+  overrides: ReadonlyMap<string, MessageOutcome> = new Map(),
+): MessageOutcome {
+  // Maps: one input is named __proto__.
+  const override = overrides.get(input.name) ?? OVERRIDES.get(input.name);
   if (override !== undefined) return override;
   if (input.http === 'refused' || input.http === 'dropped') {
     throw new Error(`no message outcome for "${input.name}": add one to OVERRIDES`);
@@ -50,7 +52,9 @@ function text(value: string | Buffer): string | Buffer {
   }
 }
 
-/** The input as an AMQP header table: a name given twice becomes a list (an AMQP array). */
+/**
+ * The input as an AMQP header table. Text that is valid UTF-8 goes as a string (`S`), anything
+ * else as a byte array (`x`): a name given twice becomes a list (an AMQP array). */
 export function headerTableOf(input: HostileInput): Record<string, unknown> {
   const table: Record<string, unknown> = {};
   for (const [rawName, rawValue] of fieldsOf(input)) {
@@ -63,4 +67,14 @@ export function headerTableOf(input: HostileInput): Record<string, unknown> {
   return table;
 }
 
-export { HOSTILE_INPUTS };
+export { HOSTILE_INPUTS, type HostileInput };
+
+/** The fork the handler must run in: none, except where a client library hands one over. */
+export function expectedFork(outcome: MessageOutcome): string | undefined {
+  return typeof outcome === 'object' && 'fork' in outcome ? outcome.fork : undefined;
+}
+
+/** What `onInvalid` must be told. */
+export function expectedReasons(outcome: MessageOutcome): InvalidReason[] {
+  return typeof outcome === 'object' && 'invalid' in outcome ? [outcome.invalid] : [];
+}
