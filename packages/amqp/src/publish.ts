@@ -1,4 +1,4 @@
-import { getForkId, injectForkHeaders } from '@kubefork/context';
+import { forkConfig, getForkId, injectForkHeaders, mergeBaggage } from '@kubefork/context';
 import { type HeaderTable, tableAccess } from './header-table.js';
 
 /**
@@ -24,7 +24,15 @@ export function withFork(options: unknown): unknown {
   if (given !== undefined && given !== null && typeof given !== 'object') return options;
   const headers: HeaderTable = { ...(given as HeaderTable | null | undefined) };
   try {
-    if (!injectForkHeaders(headers, tableAccess, undefined, id)) return options;
+    if (given === undefined || given === null) {
+      // Nothing the caller set to respect: write both headers directly (the common case).
+      const config = forkConfig();
+      headers[config.header] = id;
+      if (config.baggageKey !== null)
+        headers.baggage = mergeBaggage(undefined, config.baggageKey, id);
+    } else if (!injectForkHeaders(headers, tableAccess, undefined, id)) {
+      return options;
+    }
   } catch {
     // A message must never fail because of its fork.
     return options;

@@ -1,4 +1,4 @@
-import { getForkId, injectForkHeaders } from '@kubefork/context';
+import { forkConfig, getForkId, injectForkHeaders, mergeBaggage } from '@kubefork/context';
 import type { MsgHdrs } from '@nats-io/nats-core';
 import { copyOf, headersAccess, isOurs } from './message-headers.js';
 
@@ -18,7 +18,15 @@ export function withFork(options: unknown): unknown {
   if (isOurs(given)) return options;
   try {
     const carrier = copyOf(given);
-    if (!injectForkHeaders(carrier, headersAccess, undefined, id)) return options;
+    if (given === undefined) {
+      // Nothing the caller set to respect: write both headers directly (the common case).
+      const config = forkConfig();
+      carrier.append(config.header, id);
+      if (config.baggageKey !== null)
+        carrier.append('baggage', mergeBaggage(undefined, config.baggageKey, id));
+    } else if (!injectForkHeaders(carrier, headersAccess, undefined, id)) {
+      return options;
+    }
     return { ...(options as object), headers: carrier };
   } catch {
     // A message must never fail because of its fork.
