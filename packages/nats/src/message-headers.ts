@@ -1,4 +1,4 @@
-import type { HeaderAccess } from '@kubefork/context';
+import type { HeaderAccess, HeadersLike } from '@kubefork/context';
 import { headers, Match, type MsgHdrs } from '@nats-io/nats-core';
 
 /**
@@ -41,11 +41,18 @@ export function copyOf(given: MsgHdrs | undefined): MsgHdrs {
 }
 
 /**
- * A message's headers as the core's `extractForkId` reads them: every name with all its values
- * (the core matches names without case and treats several values as a list).
+ * A message's headers as the core's `extractForkId` reads them: looked up by name without
+ * case, every value of every spelling joined as an HTTP list (so two different values, or two
+ * spellings with different values, are ambiguous). Only the names the core asks for are read.
  */
-export function inboundCarrier(carrier: MsgHdrs): Map<string, string[]> {
-  const map = new Map<string, string[]>();
-  for (const key of carrier.keys()) map.set(key, carrier.values(key));
-  return map;
+export function inboundCarrier(carrier: MsgHdrs): HeadersLike {
+  return {
+    get(name) {
+      const values = carrier.values(name, Match.IgnoreCase);
+      return values.length === 0 ? null : values.join(', ');
+    },
+    forEach(callback) {
+      for (const key of carrier.keys()) callback(carrier.values(key).join(', '), key);
+    },
+  };
 }

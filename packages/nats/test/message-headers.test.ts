@@ -1,5 +1,5 @@
 // How NATS headers are read and written, without a server.
-import { configure, runWithForkId } from '@kubefork/context';
+import { configure, extractForkId, runWithForkId } from '@kubefork/context';
 import { headers, type MsgHdrs } from '@nats-io/nats-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { forkNats, runInMessageFork } from '../src/index.js';
@@ -32,12 +32,17 @@ describe('headersAccess', () => {
 });
 
 describe('inboundCarrier', () => {
-  it('keeps every name and value, so that two spellings are seen as ambiguous', () => {
+  it('reads names without case, all spellings together, so different values are ambiguous', () => {
+    const reports: string[] = [];
+    configure({ onInvalid: (_value, reason) => reports.push(reason) });
     const carrier = inboundCarrier(of({ 'X-Fork-Identifier': ['a'], 'x-fork-identifier': ['b'] }));
-    expect([...carrier]).toEqual([
-      ['X-Fork-Identifier', ['a']],
-      ['x-fork-identifier', ['b']],
-    ]);
+    expect(carrier.get('x-fork-identifier')).toBe('a, b');
+    expect(carrier.get('baggage')).toBeNull();
+    expect(extractForkId(carrier)).toBeUndefined();
+    expect(reports).toEqual(['ambiguous']);
+    expect(extractForkId(inboundCarrier(of({ Baggage: ['k=v', 'x-fork-identifier=alice'] })))).toBe(
+      'alice',
+    );
   });
 });
 
