@@ -1,0 +1,5 @@
+// Public surface of @kubefork/amqp. Anything not exported here is internal.
+
+export { forkChannel } from './fork-channel.js';
+export { runInMessageFork } from './message-fork.js';
+export type { ForkChannelOptions } from './options.js';

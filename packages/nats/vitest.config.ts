@@ -1,0 +1,11 @@
+import { configDefaults, defineProject } from 'vitest/config';
+
+// Suites that need a real NATS server (`*.broker.test.ts`) run in the root `brokers` project
+// (`pnpm test:brokers`), so that `pnpm test` passes on a machine with Node and npm alone.
+export default defineProject({
+  test: {
+    name: 'nats',
+    include: ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, '**/*.broker.test.ts'],
+  },
+});
