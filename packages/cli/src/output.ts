@@ -1,7 +1,8 @@
 // Output of read commands: a table for people (kubectl's layout: upper-case headers, columns
 // separated by three spaces), JSON or YAML (YAML-1.1 safe) for programs.
-import type { OutputFormat } from './args.js';
+
 import { stringifyYaml } from '@kubefork/controller';
+import type { OutputFormat } from './args.js';
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(headers: string[], rows: string[][]): string {

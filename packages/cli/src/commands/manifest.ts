@@ -1,8 +1,8 @@
+import { stringifyYaml } from '@kubefork/controller';
 import { COMMON_USAGE, parse, stringValue } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT_OK, usageError } from '../errors.js';
 import { buildFork, FORK_OPTIONS, FORK_USAGE } from '../fork-spec.js';
-import { stringifyYaml } from '@kubefork/controller';
 
 export const manifestCommand: Command = {
   summary: 'print the Fork YAML for SERVICE... without a cluster (GitOps, reviews)',
