@@ -128,16 +128,15 @@ async function showVirtualServices(cluster: TestCluster): Promise<void> {
       `virtualservice ${vs.metadata.namespace}/${vs.metadata.name}  hosts ${spec.hosts.join(',')}${spec.gateways ? `  gateways ${spec.gateways.join(',')}` : ''}`,
     );
     for (const route of spec.http) {
+      // Fork routes match with anchored regexes (the SDK's rules, see the controller README):
+      // name the route and the headers it reads rather than print the regex.
       const match = route.match?.[0]?.headers;
       const when = match
-        ? Object.entries(match)
-            .map(
-              ([name, m]) =>
-                `${name} ${Object.entries(m)
-                  .map(([k, v]) => `${k} ${v}`)
-                  .join('')}`,
+        ? `${route.name ?? 'route'}: ${Object.entries(match)
+            .map(([name, m]) =>
+              m.exact === undefined ? `${name} ~ fork id` : `${name} = ${m.exact}`,
             )
-            .join(', ')
+            .join(', ')}`
         : 'otherwise';
       const set = route.headers?.request?.set;
       const also = set

@@ -28,6 +28,25 @@ export function findSessionKeys(session: object): SessionKeys {
 }
 
 /**
+ * Whether @grpc/grpc-js sends this request: it calls `request` from its own connection and
+ * queue callbacks, outside the async context of the call (on Node 24+ a baseline call went out
+ * with another request's fork in the fork-mesh isolation test), and its calls get their fork from
+ * @kubefork/grpc's client interceptor, which runs in the call's context. So we leave its
+ * requests alone: the interceptor decides, as the README says.
+ */
+function isGrpcJs(headers: unknown): boolean {
+  let agent: unknown;
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (String(headers[i]).toLowerCase() === 'user-agent') agent = headers[i + 1];
+    }
+  } else if (typeof headers === 'object' && headers !== null) {
+    agent = objectHeaderAccess.get(headers as Http2HeaderObject, 'user-agent');
+  }
+  return typeof agent === 'string' && agent.startsWith('grpc-node-js/');
+}
+
+/**
  * The headers a request of `session` must go out with: `headers` itself outside a fork, else
  * a copy carrying the fork (the caller's object is never changed: it may be reused for a later
  * request outside the fork). Never throws: on any surprise the caller's headers go out as given.
@@ -39,6 +58,7 @@ export function withForkHeaders(
 ): unknown {
   if (getForkId() === undefined) return headers;
   try {
+    if (isGrpcJs(headers)) return headers;
     if (headers === undefined) {
       const added: Http2HeaderObject = {};
       return injectForkHeaders(added, objectHeaderAccess, target(session, added, keys))

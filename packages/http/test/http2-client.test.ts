@@ -59,6 +59,17 @@ describe('instrumentHttp and node:http2 clients', () => {
     expect(forkOf(downstream)).toEqual({ header: [], baggage: [] });
   });
 
+  it('leaves requests of @grpc/grpc-js alone: its interceptor decides, in the call’s context', async () => {
+    install();
+    const downstream = await startH2Downstream();
+    const session = connectH2(downstream.origin);
+    // grpc-js calls request() from its own callbacks, in whatever context they run in.
+    await runWithForkId('alice', () =>
+      requestH2(session, { ':path': '/a', 'user-agent': 'grpc-node-js/1.14.0' }),
+    );
+    expect(forkOf(downstream)).toEqual({ header: [], baggage: [] });
+  });
+
   it('adds the fork to a request made without a headers argument', async () => {
     install();
     const downstream = await startH2Downstream();

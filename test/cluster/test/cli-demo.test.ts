@@ -21,7 +21,7 @@ it('runs the cluster demo to the end with exit code 0', async () => {
   expect(stdout).toContain('$ kubefork fork b e --id alice --image b=kubefork-fork-mesh:alice');
   expect(stdout).toMatch(/deployment b-alice +image kubefork-fork-mesh:alice/);
   expect(stdout).toMatch(/vsconfig +b-alice +x-fork-identifier: alice → host b goes to b-alice/);
-  expect(stdout).toMatch(/x-fork-identifier exact alice +→ b-alice\./);
+  expect(stdout).toMatch(/kubefork-alice: x-fork-identifier ~ fork id +→ b-alice\./);
   expect(stdout).toMatch(
     /virtualservice fork-mesh\/kubefork-preview-alice +hosts alice\.preview\.shop\.example/,
   );
