@@ -1,4 +1,4 @@
-import type { HeaderAccess } from '@kubefork/context';
+import type { HeaderAccess } from '@kubefork/context/integration';
 
 /**
  * An AMQP header table as amqplib holds it (`options.headers` when publishing,

@@ -1,4 +1,5 @@
-import { extractForkId, isTrusted, runWithForkId } from '@kubefork/context';
+import { extractForkId, runWithForkId } from '@kubefork/context';
+import { isTrusted } from '@kubefork/context/integration';
 import type { Message } from 'amqplib';
 import { type HeaderTable, inboundCarrier } from './header-table.js';
 import { type ChannelSettings, type ForkChannelOptions, resolveOptions } from './options.js';

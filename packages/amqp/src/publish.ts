@@ -1,4 +1,5 @@
-import { forkConfig, getForkId, injectForkHeaders, mergeBaggage } from '@kubefork/context';
+import { getForkId, mergeBaggage } from '@kubefork/context';
+import { forkConfig, injectForkHeaders } from '@kubefork/context/integration';
 import { type HeaderTable, tableAccess } from './header-table.js';
 
 /**

@@ -1,7 +1,8 @@
 // User callbacks that should answer synchronously but are declared `async`: their promise must
 // fail closed and a rejection must never reach `unhandledRejection` (which ends a Node process).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configure, extractForkId, forkHeaders, isTrusted, runWithForkId } from '../src/index.js';
+import { configure, extractForkId, forkHeaders, runWithForkId } from '../src/index.js';
+import { isTrusted } from '../src/integration.js';
 
 let unhandled: unknown[] = [];
 const record = (reason: unknown) => void unhandled.push(reason);

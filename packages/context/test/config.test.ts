@@ -2,11 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   configure,
   DEFAULT_FORK_ID_PATTERN,
-  ERR_INVALID_OPTION,
   extractForkId,
   type ForkOptions,
-  forkConfig,
 } from '../src/index.js';
+import { ERR_INVALID_OPTION, forkConfig } from '../src/integration.js';
 
 afterEach(() => configure());
 

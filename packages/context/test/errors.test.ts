@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ERR_INVALID_OPTION, invalidOption } from '../src/index.js';
+import { ERR_INVALID_OPTION, invalidOption } from '../src/integration.js';
 
 describe('invalidOption', () => {
   it('builds a TypeError with the stable code, naming the option, the rule and the value', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { installShared } from '../src/index.js';
+import { installShared } from '../src/integration.js';
 
 describe('installShared', () => {
   it('installs once for every user, removes with the last uninstall, and installs afresh later', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkOptions, checkTrust, ERR_INVALID_OPTION, isTrusted } from '../src/index.js';
+import { checkOptions, checkTrust, ERR_INVALID_OPTION, isTrusted } from '../src/integration.js';
 
 describe('checkOptions', () => {
   it('gives an empty object for undefined and the object itself otherwise', () => {

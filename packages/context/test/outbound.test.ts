@@ -1,11 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  configure,
-  forkHeaders,
-  type HeaderAccess,
-  injectForkHeaders,
-  runWithForkId,
-} from '../src/index.js';
+import { configure, forkHeaders, runWithForkId } from '../src/index.js';
+import { type HeaderAccess, injectForkHeaders } from '../src/integration.js';
 
 afterEach(() => configure());
 

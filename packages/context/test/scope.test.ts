@@ -2,7 +2,8 @@ import { AsyncResource } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { configure, ERR_INVALID_FORK_ID, getForkId, runWithForkId } from '../src/index.js';
+import { configure, getForkId, runWithForkId } from '../src/index.js';
+import { ERR_INVALID_FORK_ID } from '../src/integration.js';
 
 afterEach(() => configure());
 

@@ -1,4 +1,4 @@
-import { ERR_INVALID_OPTION } from '@kubefork/context';
+import { ERR_INVALID_OPTION } from '@kubefork/context/integration';
 
 /**
  * A `TypeError` for a programmer mistake in what was passed to `planHost` (never for bad

@@ -1,10 +1,5 @@
-import {
-  checkOptions,
-  checkTrust,
-  extractForkId,
-  isTrusted,
-  runWithForkId,
-} from '@kubefork/context';
+import { extractForkId, runWithForkId } from '@kubefork/context';
+import { checkOptions, checkTrust, isTrusted } from '@kubefork/context/integration';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { setForkIdProperty } from './fork-id-property.js';
 

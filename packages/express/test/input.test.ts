@@ -1,4 +1,5 @@
-import { configure, ERR_INVALID_OPTION, getForkId, type InvalidReason } from '@kubefork/context';
+import { configure, getForkId, type InvalidReason } from '@kubefork/context';
+import { ERR_INVALID_OPTION } from '@kubefork/context/integration';
 import type { Request } from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { send } from '../../../test/support/http-client.js';

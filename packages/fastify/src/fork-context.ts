@@ -1,11 +1,5 @@
-import {
-  checkOptions,
-  checkTrust,
-  extractForkId,
-  getForkId,
-  isTrusted,
-  runWithForkId,
-} from '@kubefork/context';
+import { extractForkId, getForkId, runWithForkId } from '@kubefork/context';
+import { checkOptions, checkTrust, isTrusted } from '@kubefork/context/integration';
 import type {
   FastifyInstance,
   FastifyPluginCallback,

@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { installShared } from '@kubefork/context';
+import { installShared } from '@kubefork/context/integration';
 import { onUndiciRequest, type UndiciRequest } from './undici-request.js';
 import { scopeConnection, setConnectionsScoped, unscopeRequests } from './undici-scope.js';
 

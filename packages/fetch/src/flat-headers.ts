@@ -1,4 +1,4 @@
-import type { HeaderAccess } from '@kubefork/context';
+import type { HeaderAccess } from '@kubefork/context/integration';
 
 /**
  * undici keeps a request's headers as one flat array, `[name, value, name, value, …]`; a value

@@ -1,4 +1,5 @@
-import { forkConfig, getForkId, injectForkHeaders, invalidOption } from '@kubefork/context';
+import { getForkId } from '@kubefork/context';
+import { forkConfig, injectForkHeaders, invalidOption } from '@kubefork/context/integration';
 import { headersAccess } from './headers-access.js';
 import { followRedirects } from './redirect.js';
 

@@ -1,4 +1,4 @@
-import type { HeaderAccess } from '@kubefork/context';
+import type { HeaderAccess } from '@kubefork/context/integration';
 
 /** Reads and writes a WHATWG `Headers` object (case-insensitive, values joined by ", "). */
 export const headersAccess: HeaderAccess<Headers> = {

@@ -1,10 +1,5 @@
-import {
-  forkConfig,
-  getForkId,
-  type HeaderAccess,
-  injectForkHeaders,
-  runWithForkId,
-} from '@kubefork/context';
+import { getForkId, runWithForkId } from '@kubefork/context';
+import { forkConfig, type HeaderAccess, injectForkHeaders } from '@kubefork/context/integration';
 import { type FlatHeaders, flatHeadersAccess, matches } from './flat-headers.js';
 import { dispatchTarget } from './undici-request.js';
 

@@ -1,4 +1,5 @@
-import { forkConfig, isValidForkId, mergeBaggage } from '@kubefork/context';
+import { isValidForkId, mergeBaggage } from '@kubefork/context';
+import { forkConfig } from '@kubefork/context/integration';
 import { type FlatHeaders, matches, readFlat, replaceFlat } from './flat-headers.js';
 import type { UndiciRequest } from './undici-request.js';
 

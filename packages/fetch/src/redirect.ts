@@ -1,4 +1,4 @@
-import { injectForkHeaders } from '@kubefork/context';
+import { injectForkHeaders } from '@kubefork/context/integration';
 import { headersAccess } from './headers-access.js';
 
 /** Fetch standard §4.4 HTTP-redirect fetch: the statuses it follows and its limit. */

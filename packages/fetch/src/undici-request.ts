@@ -1,10 +1,5 @@
-import {
-  forkConfig,
-  getForkId,
-  type HeaderAccess,
-  injectForkHeaders,
-  isValidForkId,
-} from '@kubefork/context';
+import { getForkId, isValidForkId } from '@kubefork/context';
+import { forkConfig, type HeaderAccess, injectForkHeaders } from '@kubefork/context/integration';
 import { type FlatHeaders, readFlat, replaceFlat } from './flat-headers.js';
 import { dropRepeatedForkHeader, mergeLaterAdditions } from './other-injectors.js';
 import { scopeRequest } from './undici-scope.js';

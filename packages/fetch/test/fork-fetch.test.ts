@@ -1,4 +1,5 @@
-import { configure, ERR_INVALID_OPTION, runWithForkId } from '@kubefork/context';
+import { configure, runWithForkId } from '@kubefork/context';
+import { ERR_INVALID_OPTION } from '@kubefork/context/integration';
 import { Request as UndiciRequest, fetch as undiciFetch } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import {

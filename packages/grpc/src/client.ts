@@ -1,5 +1,6 @@
 import { InterceptingCall, type Interceptor, type Metadata } from '@grpc/grpc-js';
-import { getForkId, injectForkHeaders } from '@kubefork/context';
+import { getForkId } from '@kubefork/context';
+import { injectForkHeaders } from '@kubefork/context/integration';
 import { metadataAccess } from './metadata.js';
 
 /**

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Metadata, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { invalidOption, runWithForkId } from '@kubefork/context';
+import { runWithForkId } from '@kubefork/context';
+import { invalidOption } from '@kubefork/context/integration';
 import { inboundForkId } from './inbound.js';
 import { type ForkServerOptions, resolveServerOptions, type ServerSettings } from './options.js';
 

@@ -1,11 +1,6 @@
 import type { Metadata } from '@grpc/grpc-js';
-import {
-  extractForkId,
-  type ForkConfig,
-  forkConfig,
-  isTrusted,
-  reportInvalidValue,
-} from '@kubefork/context';
+import { extractForkId, type ForkConfig } from '@kubefork/context';
+import { forkConfig, isTrusted, reportInvalidValue } from '@kubefork/context/integration';
 import { isString, textValues } from './metadata.js';
 import type { ServerSettings } from './options.js';
 

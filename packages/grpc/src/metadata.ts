@@ -1,5 +1,5 @@
 import type { Metadata, MetadataValue } from '@grpc/grpc-js';
-import type { HeaderAccess } from '@kubefork/context';
+import type { HeaderAccess } from '@kubefork/context/integration';
 
 /** Text metadata values are strings; `-bin` values are Buffers. */
 export function isString(value: MetadataValue): value is string {

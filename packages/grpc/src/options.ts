@@ -1,5 +1,5 @@
 import type { Metadata } from '@grpc/grpc-js';
-import { checkOptions, checkTrust } from '@kubefork/context';
+import { checkOptions, checkTrust } from '@kubefork/context/integration';
 
 /** Options of `forkServerInterceptor` and `withForkHandlers`. */
 export interface ForkServerOptions {

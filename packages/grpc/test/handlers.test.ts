@@ -1,5 +1,6 @@
 import type { ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { ERR_INVALID_OPTION, getForkId } from '@kubefork/context';
+import { getForkId } from '@kubefork/context';
+import { ERR_INVALID_OPTION } from '@kubefork/context/integration';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withForkHandlers } from '../src/index.js';
 import {

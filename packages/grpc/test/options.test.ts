@@ -1,4 +1,4 @@
-import { ERR_INVALID_OPTION } from '@kubefork/context';
+import { ERR_INVALID_OPTION } from '@kubefork/context/integration';
 import { describe, expect, it } from 'vitest';
 import { forkServerInterceptor, withForkHandlers } from '../src/index.js';
 import { observingService } from './support.js';

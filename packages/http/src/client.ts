@@ -1,5 +1,6 @@
 import type { ClientRequest } from 'node:http';
-import { forkConfig, getForkId, type HeaderAccess, injectForkHeaders } from '@kubefork/context';
+import { getForkId } from '@kubefork/context';
+import { forkConfig, type HeaderAccess, injectForkHeaders } from '@kubefork/context/integration';
 import { isAmendable, type SerializedRequest, serializedHeadAccess } from './raw-head.js';
 
 /** Headers of a request that are still kept as a map (the usual case). */

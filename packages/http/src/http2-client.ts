@@ -1,5 +1,6 @@
 import type { ClientHttp2Session } from 'node:http2';
-import { forkConfig, getForkId, injectForkHeaders } from '@kubefork/context';
+import { getForkId } from '@kubefork/context';
+import { forkConfig, injectForkHeaders } from '@kubefork/context/integration';
 import {
   type Http2HeaderList,
   type Http2HeaderObject,

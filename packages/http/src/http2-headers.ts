@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http2';
-import type { HeaderAccess } from '@kubefork/context';
+import type { HeaderAccess } from '@kubefork/context/integration';
 
 /**
  * Headers as `ClientHttp2Session#request` takes them: an object whose names may be in any case

@@ -1,13 +1,6 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import {
-  checkOptions,
-  checkTrust,
-  extractForkId,
-  getForkId,
-  invalidOption,
-  isTrusted,
-  runWithForkId,
-} from '@kubefork/context';
+import { extractForkId, getForkId, runWithForkId } from '@kubefork/context';
+import { checkOptions, checkTrust, invalidOption, isTrusted } from '@kubefork/context/integration';
 import { bindEvents } from './bind-events.js';
 
 /** A `'stream'` listener of an `node:http2` server (the core API). */

@@ -1,7 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { installShared } from '@kubefork/context';
+import { installShared } from '@kubefork/context/integration';
 import { injectIntoClientRequest } from './client.js';
 import { patchHttp2Sessions } from './http2-instrument.js';
 

@@ -1,5 +1,5 @@
 import type { ClientRequest } from 'node:http';
-import type { HeaderAccess } from '@kubefork/context';
+import type { HeaderAccess } from '@kubefork/context/integration';
 
 /**
  * Node's internal state of a request whose head is already serialised. Headers given as an

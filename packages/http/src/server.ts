@@ -1,14 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import {
-  checkOptions,
-  checkTrust,
-  extractForkId,
-  getForkId,
-  invalidOption,
-  isTrusted,
-  runWithForkId,
-} from '@kubefork/context';
+import { extractForkId, getForkId, runWithForkId } from '@kubefork/context';
+import { checkOptions, checkTrust, invalidOption, isTrusted } from '@kubefork/context/integration';
 import { bindEvents } from './bind-events.js';
 
 /** Options of {@link withForkContext}; `Request` is what `trust` receives. */

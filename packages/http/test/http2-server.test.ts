@@ -2,13 +2,8 @@ import { once } from 'node:events';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  configure,
-  ERR_INVALID_OPTION,
-  getForkId,
-  type InvalidReason,
-  runWithForkId,
-} from '@kubefork/context';
+import { configure, getForkId, type InvalidReason, runWithForkId } from '@kubefork/context';
+import { ERR_INVALID_OPTION } from '@kubefork/context/integration';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { valuesOf } from '../../../test/support/loopback.js';
 import { createTestCertificate, type TestCertificate } from '../../../test/support/tls-cert.js';

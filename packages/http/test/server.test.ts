@@ -2,13 +2,8 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  configure,
-  ERR_INVALID_OPTION,
-  getForkId,
-  type InvalidReason,
-  runWithForkId,
-} from '@kubefork/context';
+import { configure, getForkId, type InvalidReason, runWithForkId } from '@kubefork/context';
+import { ERR_INVALID_OPTION } from '@kubefork/context/integration';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   closeServers,

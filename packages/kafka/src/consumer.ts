@@ -1,4 +1,5 @@
-import { checkOptions, checkTrust, isTrusted, runWithForkId } from '@kubefork/context';
+import { runWithForkId } from '@kubefork/context';
+import { checkOptions, checkTrust, isTrusted } from '@kubefork/context/integration';
 import { forkIdOfHeaders } from './headers.js';
 import { isWrapped, markWrapped, wrapMethod } from './wrap.js';
 

@@ -1,4 +1,5 @@
-import { extractForkId, type ForkConfig, forkConfig, type HeaderAccess } from '@kubefork/context';
+import { extractForkId, type ForkConfig } from '@kubefork/context';
+import { forkConfig, type HeaderAccess } from '@kubefork/context/integration';
 
 /**
  * A message's headers as Kafka clients hold them: KafkaJS uses a plain object whose values are

@@ -1,4 +1,5 @@
-import { invalidOption, runWithForkId } from '@kubefork/context';
+import { runWithForkId } from '@kubefork/context';
+import { invalidOption } from '@kubefork/context/integration';
 import { messageForkId } from './message-fork.js';
 import { type ForkNatsOptions, type NatsSettings, resolveOptions } from './options.js';
 import { withFork } from './outbound.js';

@@ -1,4 +1,5 @@
-import { extractForkId, isTrusted, reportInvalidValue, runWithForkId } from '@kubefork/context';
+import { extractForkId, runWithForkId } from '@kubefork/context';
+import { isTrusted, reportInvalidValue } from '@kubefork/context/integration';
 import type { MsgHdrs } from '@nats-io/nats-core';
 import { inboundCarrier } from './message-headers.js';
 import {

@@ -1,4 +1,5 @@
-import type { HeaderAccess, HeadersLike } from '@kubefork/context';
+import type { HeadersLike } from '@kubefork/context';
+import type { HeaderAccess } from '@kubefork/context/integration';
 import { headers, Match, type MsgHdrs } from '@nats-io/nats-core';
 
 /**

@@ -1,4 +1,4 @@
-import { checkOptions, checkTrust } from '@kubefork/context';
+import { checkOptions, checkTrust } from '@kubefork/context/integration';
 import type { MsgHdrs } from '@nats-io/nats-core';
 
 /**

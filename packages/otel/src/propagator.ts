@@ -1,12 +1,12 @@
+import { extractForkId } from '@kubefork/context';
 import {
   checkOptions,
   checkTrust,
-  extractForkId,
   forkConfig,
   type HeaderAccess,
   injectForkHeaders,
   isTrusted,
-} from '@kubefork/context';
+} from '@kubefork/context/integration';
 import {
   type Context,
   defaultTextMapSetter,

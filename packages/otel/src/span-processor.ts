@@ -1,4 +1,4 @@
-import { forkConfig } from '@kubefork/context';
+import { forkConfig } from '@kubefork/context/integration';
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { forkIdOf } from './fork-context.js';

@@ -1,0 +1,11 @@
+// `@kubefork/context/integration`: the helpers kubefork's own integrations (http, fetch, grpc,
+// express, fastify, otel, amqp, kafka, nats) are built from, for authors of new integrations.
+// A service needs only the main entry.
+
+export { forkConfig } from './configure.js';
+export { ERR_INVALID_FORK_ID, ERR_INVALID_OPTION, invalidOption } from './errors.js';
+export { installShared } from './install.js';
+export { checkOptions, checkTrust, isTrusted } from './options.js';
+export type { HeaderAccess } from './outbound.js';
+export { injectForkHeaders, shouldPropagate } from './outbound.js';
+export { reportInvalidValue } from './validate.js';
