@@ -59,14 +59,14 @@ it('refuses bad options with a TypeError naming the option', async () => {
   );
   await expect(cluster.startController({ workers: 0 })).rejects.toThrow(/workers/);
   await expect(cluster.startController({ resync: 10 } as never)).rejects.toThrow(
-    'kubefork: resync must be one of: kubeConfig,',
+    'kubefork: option "resync" must be one of: kubeConfig,',
   );
 });
 
 it.each([
-  [{ leaseDuration: 15 }, /leaderElection\.leaseDuration must be one of: leaseName,.* received 15/],
-  [{ leaseName: 'Kubefork_Lease' }, /leaderElection\.leaseName must be a Lease name/],
-  [{ identity: '' }, /leaderElection\.identity must be a non-empty string; received ""/],
+  [{ leaseDuration: 15 }, /option "leaderElection\.leaseDuration" must be one of: leaseName,.* received 15/],
+  [{ leaseName: 'Kubefork_Lease' }, /option "leaderElection\.leaseName" must be a Lease name/],
+  [{ identity: '' }, /option "leaderElection\.identity" must be a non-empty string; received ""/],
   [{ leaseDurationSeconds: 1.5 }, /leaderElection\.leaseDurationSeconds .* received 1\.5/],
   // A renew deadline at or past the lease duration lets a standby take over while the leader
   // still believes it leads: two leaders.

@@ -23,7 +23,8 @@ import type { EventRecorder } from './events.js';
 import { desiredForkStatus, forkStatusChanged, forkStatusPatch } from './fork-status.js';
 import { objectKey } from './host-index.js';
 import { stripManagedFields } from './informer.js';
-import { type Logger, statusCode } from './logger.js';
+import { statusCode } from './api-status.js';
+import type { Logger } from './logger.js';
 import type { ControllerMetrics } from './metrics.js';
 import type { RecentWrites } from './recent-writes.js';
 import {
