@@ -64,7 +64,10 @@ it('refuses bad options with a TypeError naming the option', async () => {
 });
 
 it.each([
-  [{ leaseDuration: 15 }, /option "leaderElection\.leaseDuration" must be one of: leaseName,.* received 15/],
+  [
+    { leaseDuration: 15 },
+    /option "leaderElection\.leaseDuration" must be one of: leaseName,.* received 15/,
+  ],
   [{ leaseName: 'Kubefork_Lease' }, /option "leaderElection\.leaseName" must be a Lease name/],
   [{ identity: '' }, /option "leaderElection\.identity" must be a non-empty string; received ""/],
   [{ leaseDurationSeconds: 1.5 }, /leaderElection\.leaseDurationSeconds .* received 1\.5/],

@@ -11,8 +11,8 @@ import { type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { checkKnownOptions, invalidOption } from '../errors.js';
 import { DNS_1123_LABEL, DNS_1123_SUBDOMAIN } from '../validate.js';
 import type { KubeApis } from './api.js';
-import { sleep } from './backoff.js';
 import { statusCode } from './api-status.js';
+import { sleep } from './backoff.js';
 import { describeError, type Logger } from './logger.js';
 
 export interface LeaderElectionOptions {
