@@ -1,7 +1,7 @@
 // The API calls the commands make, and the translation of API errors into messages a user can
 // act on: the CRD is missing, a verb is forbidden (RBAC or the admission policy), the server
 // refused the object.
-import type { Fork } from '@kubefork/controller';
+import type { Fork } from '@kubefork/controller/plan';
 import { CliError } from './errors.js';
 import { type ApiStatus, kubeRequest, type RequestInput, type Target } from './kube.js';
 

@@ -9,7 +9,7 @@ import {
   type Fork,
   type ForkServiceSpec,
   parseDuration,
-} from '@kubefork/controller';
+} from '@kubefork/controller/plan';
 import { listValue, stringValue } from './args.js';
 import { usageError } from './errors.js';
 

@@ -1,6 +1,6 @@
 // What a Fork's status says, read the same way by `ls`, `status`, `fork --wait` and `extend`.
-import type { Fork } from '@kubefork/controller';
-import { parseDuration } from '@kubefork/controller';
+import type { Fork } from '@kubefork/controller/plan';
+import { parseDuration } from '@kubefork/controller/plan';
 import { humanDuration } from './output.js';
 
 /** The header requests carry (the controller's default header; VSConfigs may use another). */

@@ -1,7 +1,7 @@
 // Output of read commands: a table for people (kubectl's layout: upper-case headers, columns
 // separated by three spaces), JSON or YAML (YAML-1.1 safe) for programs.
 
-import { stringifyYaml } from '@kubefork/controller';
+import { stringifyYaml } from '@kubefork/controller/plan';
 import type { OutputFormat } from './args.js';
 
 /** Columns padded to their widest cell; the last column is not padded. */

@@ -1,6 +1,6 @@
 // One row per service of a Fork: its copy, ready replicas, route state and, when it is not in
 // place, why. `status` prints them; `fork --wait` polls them.
-import type { Fork, VSConfig } from '@kubefork/controller';
+import type { Fork, VSConfig } from '@kubefork/controller/plan';
 import { getObject } from './fork-api.js';
 import { observed, readyCondition } from './fork-view.js';
 import type { Target } from './kube.js';

@@ -1,7 +1,7 @@
 // Polling the Fork until the controller has reported on its current spec (or until it is Ready,
 // for --wait), printing per-service progress on stderr as it changes.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Fork } from '@kubefork/controller';
+import type { Fork } from '@kubefork/controller/plan';
 import type { CliIO } from './command.js';
 import { CliError } from './errors.js';
 import { getFork } from './fork-api.js';

@@ -1,4 +1,3 @@
-import { DEFAULT_HEADER } from '@kubefork/context';
 import {
   APPLIED_HASH_ANNOTATION,
   DEFAULT_CLUSTER_DOMAIN,
@@ -18,7 +17,8 @@ import {
   VSCONFIG_API_VERSION,
   VSCONFIG_KIND,
 } from './constants.js';
-import { compareText, invalidInput } from './errors.js';
+import { invalidOption } from './errors.js';
+import { DEFAULT_HEADER } from './fork-id-rules.js';
 import { copyName, forkedLabelValue, labelValue, nameSegment, shortHash } from './fork-names.js';
 import type {
   Container,
@@ -34,6 +34,7 @@ import type {
 } from './fork-types.js';
 import { checkFork, type ValidFork } from './fork-validate.js';
 import { serviceFqdn } from './routes.js';
+import { compareText } from './text.js';
 import type { ObjectMeta, VirtualService, VSConfig } from './types.js';
 import { DNS_1035_LABEL, DNS_1123_LABEL, DNS_1123_SUBDOMAIN } from './validate.js';
 
@@ -87,21 +88,21 @@ export function readForkSettings(
     !Array.isArray(allowedImagePrefixes) ||
     allowedImagePrefixes.some((p) => typeof p !== 'string' || p.length === 0)
   ) {
-    throw invalidInput(
+    throw invalidOption(
       'allowedImagePrefixes',
       allowedImagePrefixes,
       'an array of non-empty image prefixes',
     );
   }
   if (!Number.isInteger(maxForksPerNamespace) || maxForksPerNamespace < 1) {
-    throw invalidInput('maxForksPerNamespace', maxForksPerNamespace, 'a positive integer');
+    throw invalidOption('maxForksPerNamespace', maxForksPerNamespace, 'a positive integer');
   }
   if (typeof clusterDomain !== 'string' || !DNS_1123_SUBDOMAIN.test(clusterDomain)) {
-    throw invalidInput('clusterDomain', clusterDomain, 'a DNS name such as "cluster.local"');
+    throw invalidOption('clusterDomain', clusterDomain, 'a DNS name such as "cluster.local"');
   }
   if (preview !== undefined) {
     if (typeof preview !== 'object' || preview === null) {
-      throw invalidInput('preview', preview, 'an object with domain, gateway and entry');
+      throw invalidOption('preview', preview, 'an object with domain, gateway and entry');
     }
     const { domain, gateway, entry } = preview;
     // A dot, and not a cluster name: the VSConfig reconciler must never mistake a preview host
@@ -114,7 +115,7 @@ export function readForkSettings(
       domain.endsWith('.svc') ||
       domain.includes('.svc.')
     ) {
-      throw invalidInput(
+      throw invalidOption(
         'preview.domain',
         domain,
         'a DNS domain with a dot, e.g. "preview.example.com"',
@@ -129,7 +130,7 @@ export function readForkSettings(
       !DNS_1123_LABEL.test(gatewayNs) ||
       !DNS_1123_SUBDOMAIN.test(gatewayName)
     ) {
-      throw invalidInput(
+      throw invalidOption(
         'preview.gateway',
         gateway,
         '"<namespace>/<gateway name>", e.g. "istio-system/preview"',
@@ -143,7 +144,7 @@ export function readForkSettings(
       !DNS_1123_LABEL.test(entryNs) ||
       !DNS_1035_LABEL.test(entryName)
     ) {
-      throw invalidInput('preview.entry', entry, '"<namespace>/<service>", e.g. "web/frontend"');
+      throw invalidOption('preview.entry', entry, '"<namespace>/<service>", e.g. "web/frontend"');
     }
   }
   return {
@@ -521,17 +522,17 @@ function planService(
  */
 export function planFork(input: PlanForkInput): ForkPlan {
   if (typeof input !== 'object' || input === null)
-    throw invalidInput('planFork input', input, 'an object');
+    throw invalidOption('planFork input', input, 'an object');
   const { fork, forks, services, deployments } = input;
   if (typeof fork !== 'object' || fork === null || typeof fork.metadata !== 'object') {
-    throw invalidInput('fork', fork, 'a Fork with metadata');
+    throw invalidOption('fork', fork, 'a Fork with metadata');
   }
   for (const [option, value] of [
     ['forks', forks],
     ['services', services],
     ['deployments', deployments],
   ] as const) {
-    if (!Array.isArray(value)) throw invalidInput(option, value, 'an array');
+    if (!Array.isArray(value)) throw invalidOption(option, value, 'an array');
   }
   const settings = readForkSettings(input);
   const checked = checkFork(fork);

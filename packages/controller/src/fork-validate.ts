@@ -1,5 +1,5 @@
-import { DEFAULT_FORK_ID_PATTERN, DEFAULT_MAX_LENGTH } from '@kubefork/context';
 import { FORK_ID_ENV } from './constants.js';
+import { DEFAULT_FORK_ID_PATTERN, DEFAULT_MAX_LENGTH } from './fork-id-rules.js';
 import { parseDuration } from './fork-ttl.js';
 import type { ForkServiceSpec } from './fork-types.js';
 import {

@@ -45,7 +45,7 @@ export type {
   Service,
 } from './fork-types.js';
 export { matchRoute } from './match-route.js';
-export { planHost } from './plan.js';
+export { planHost } from './plan-host.js';
 export { baggageLimitRegex, baggageMemberRegex, headerValueRegex } from './routes.js';
 // The running controller (runtime/ talks to the API server; everything above is pure).
 export type { Controller, ControllerOptions } from './runtime/controller.js';

@@ -1,12 +1,12 @@
-import { type Document, LineCounter, parseAllDocuments } from 'yaml';
+import type { Document } from 'yaml';
 import {
   DEFAULT_CLUSTER_DOMAIN,
   DEFAULT_HEADER_ALLOW_LIST,
   VSCONFIG_API_VERSION,
   VSCONFIG_KIND,
 } from './constants.js';
-import { compareText } from './errors.js';
-import { planHost, readOptions } from './plan.js';
+import { planHost, readOptions } from './plan-host.js';
+import { compareText } from './text.js';
 import type { VirtualService, VSConfig } from './types.js';
 import { DNS_1123_LABEL } from './validate.js';
 import {
@@ -14,7 +14,7 @@ import {
   isManagedVirtualService,
   virtualServiceHosts,
 } from './virtual-service.js';
-import { stringifyYaml } from './yaml.js';
+import { stringifyYaml, yaml } from './yaml.js';
 
 /** One input of `render`: the text of a file (or of stdin) and the name to report it by. */
 export interface RenderSource {
@@ -124,6 +124,7 @@ class Collector {
 }
 
 function documents(source: RenderSource): { document: Document.Parsed; where: string }[] {
+  const { LineCounter, parseAllDocuments } = yaml();
   const lineCounter = new LineCounter();
   const parsed = parseAllDocuments(source.text, { lineCounter, prettyErrors: false });
   const at = (offset: number) => {
@@ -151,9 +152,19 @@ function rank(virtualService: VirtualService): number {
 /**
  * Plans every host found in `sources` (multi-document YAML: VSConfigs, optionally the existing
  * VirtualServices, anything else is skipped) exactly as the running controller would, and returns
- * the VirtualServices as YAML (YAML-1.1 safe, see `stringifyYaml`) plus one line per rejected VSConfig. Deterministic: the same objects
- * in any order and split over any files give the same output. Throws `RenderInputError` for input
- * it cannot read, naming file, line and column.
+ * the VirtualServices as YAML (YAML-1.1 safe, see `stringifyYaml`) plus one line per rejected
+ * VSConfig. Deterministic: the same objects in any order and split over any files give the same
+ * output. Throws `RenderInputError` for input it cannot read, naming file, line and column, and
+ * a `TypeError` (`ERR_KUBEFORK_INVALID_OPTION`) for invalid options.
+ *
+ * @example
+ * import { readFileSync } from 'node:fs';
+ * import { render } from '@kubefork/controller/plan';
+ *
+ * const { yaml, rejected } = render(
+ *   [{ name: 'forks.yaml', text: readFileSync('forks.yaml', 'utf8') }],
+ *   { namespace: 'shop' },
+ * );
  */
 export function render(
   sources: readonly RenderSource[],

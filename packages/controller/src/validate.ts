@@ -1,4 +1,4 @@
-import { DEFAULT_FORK_ID_PATTERN, DEFAULT_HEADER, DEFAULT_MAX_LENGTH } from '@kubefork/context';
+import { DEFAULT_FORK_ID_PATTERN, DEFAULT_HEADER, DEFAULT_MAX_LENGTH } from './fork-id-rules.js';
 
 // The rules of deploy/crd.yaml, applied again at run time: VSConfigs stored before a CRD upgrade,
 // or read from files by `render`, never passed the API server's validation. test/crd.test.ts

@@ -1,4 +1,18 @@
-import { Document, parse, visit } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+
+// `yaml` is loaded on first use, not with the module: it takes longer to load (≈ 65 ms cold) than
+// the rest of the planner together, and `planHost` and `matchRoute` never need it
+// (bench/controller-import.bench.ts). `require` keeps the callers synchronous; Node resolves
+// `yaml` to the same CommonJS build for `import` and `require`.
+const require = createRequire(import.meta.url);
+let loaded: typeof Yaml | undefined;
+
+/** The `yaml` package, loaded on the first call. */
+export function yaml(): typeof Yaml {
+  loaded ??= require('yaml') as typeof Yaml;
+  return loaded;
+}
 
 /**
  * Whether `text`, written as a plain (unquoted) scalar, reads back as this very string under both
@@ -8,6 +22,7 @@ import { Document, parse, visit } from 'yaml';
  * quoted.
  */
 function readsBackPlain(text: string): boolean {
+  const { parse } = yaml();
   for (const version of ['1.1', '1.2'] as const) {
     try {
       if (parse(text, { version }) !== text) return false;
@@ -28,6 +43,7 @@ function readsBackPlain(text: string): boolean {
  * // 'metadata:\n  namespace: "no"\nspec:\n  value: "1_000"\n'
  */
 export function stringifyYaml(value: unknown): string {
+  const { Document, visit } = yaml();
   const document = new Document(value, { version: '1.1' });
   visit(document, {
     Scalar(_, node) {

@@ -59,22 +59,31 @@ it('refuses bad options with a TypeError naming the option', async () => {
   );
   await expect(cluster.startController({ workers: 0 })).rejects.toThrow(/workers/);
   await expect(cluster.startController({ resync: 10 } as never)).rejects.toThrow(
-    'kubefork: resync must be one of: kubeConfig,',
+    'kubefork: option "resync" must be one of: kubeConfig,',
   );
 });
 
 it.each([
-  [{ leaseDuration: 15 }, /leaderElection\.leaseDuration must be one of: leaseName,.* received 15/],
-  [{ leaseName: 'Kubefork_Lease' }, /leaderElection\.leaseName must be a Lease name/],
-  [{ identity: '' }, /leaderElection\.identity must be a non-empty string; received ""/],
-  [{ leaseDurationSeconds: 1.5 }, /leaderElection\.leaseDurationSeconds .* received 1\.5/],
+  [
+    { leaseDuration: 15 },
+    /option "leaderElection\.leaseDuration" must be one of: leaseName,.* received 15/,
+  ],
+  [{ leaseName: 'Kubefork_Lease' }, /option "leaderElection\.leaseName" must be a Lease name/],
+  [{ identity: '' }, /option "leaderElection\.identity" must be a non-empty string; received ""/],
+  [
+    { leaseDurationSeconds: 1.5 },
+    /option "leaderElection\.leaseDurationSeconds" must be .* received 1\.5/,
+  ],
   // A renew deadline at or past the lease duration lets a standby take over while the leader
   // still believes it leads: two leaders.
   [
     { leaseDurationSeconds: 10, renewDeadlineMs: 10_000 },
-    /renewDeadlineMs .*below the lease duration \(10000\); received 10000/,
+    /option "leaderElection\.renewDeadlineMs" must be .*below the lease duration \(10000\); received 10000/,
   ],
-  [{ renewDeadlineMs: 1000, retryPeriodMs: 900 }, /retryPeriodMs .*\(833\); received 900/],
+  [
+    { renewDeadlineMs: 1000, retryPeriodMs: 900 },
+    /option "leaderElection\.retryPeriodMs" must be .*\(833\); received 900/,
+  ],
 ])('refuses leader election options %j with a TypeError naming them', async (election, message) => {
   const started = cluster.startController({ leaderElection: election as never });
   await expect(started).rejects.toThrow(TypeError);

@@ -493,11 +493,11 @@ describe('planHost: determinism', () => {
 
 describe('planHost: mistakes of the caller', () => {
   it.each<[string, Partial<PlanHostInput>, RegExp]>([
-    ['an invalid namespace', { namespace: 'Shop' }, /namespace must be a namespace name/],
+    ['an invalid namespace', { namespace: 'Shop' }, /option "namespace" must be a namespace name/],
     [
       'vsconfigs that are not an array',
       { vsconfigs: {} as VSConfig[] },
-      /vsconfigs must be an array/,
+      /option "vsconfigs" must be an array/,
     ],
     [
       'an allow-list entry that is no header name',

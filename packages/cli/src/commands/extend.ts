@@ -1,4 +1,4 @@
-import { EXTEND_AT_ANNOTATION, parseDuration } from '@kubefork/controller';
+import { EXTEND_AT_ANNOTATION, parseDuration } from '@kubefork/controller/plan';
 import { COMMON_USAGE, parse } from '../args.js';
 import type { Command } from '../command.js';
 import { CliError, EXIT_OK, usageError } from '../errors.js';

@@ -1,4 +1,4 @@
-import { parseDuration } from '@kubefork/controller';
+import { parseDuration } from '@kubefork/controller/plan';
 import { COMMON_USAGE, parse, stringValue } from '../args.js';
 import type { Command } from '../command.js';
 import { CliError, EXIT_OK, usageError } from '../errors.js';

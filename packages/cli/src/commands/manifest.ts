@@ -1,4 +1,4 @@
-import { stringifyYaml } from '@kubefork/controller';
+import { stringifyYaml } from '@kubefork/controller/plan';
 import { COMMON_USAGE, parse, stringValue } from '../args.js';
 import type { Command } from '../command.js';
 import { EXIT_OK, usageError } from '../errors.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FORK_LABEL, parseDuration } from '@kubefork/controller';
+import { FORK_LABEL, parseDuration } from '@kubefork/controller/plan';
 import { COMMON_USAGE, parse, stringValue } from '../args.js';
 import type { Command } from '../command.js';
 import { CliError, EXIT_OK, usageError } from '../errors.js';

@@ -9,7 +9,7 @@ import {
   DEFAULT_MAX_FORK_TTL,
   DEFAULT_MAX_FORKS_PER_NAMESPACE,
 } from '../constants.js';
-import { checkKnownOptions, invalidInput } from '../errors.js';
+import { checkKnownOptions, invalidOption } from '../errors.js';
 import { readForkSettings } from '../fork-plan.js';
 import { parseDuration } from '../fork-ttl.js';
 import type { PreviewOptions } from '../fork-types.js';
@@ -123,7 +123,7 @@ const KNOWN_OPTIONS = [
 
 function readOptions(options: ControllerOptions): Settings {
   if (typeof options !== 'object' || options === null) {
-    throw invalidInput('startController options', options, 'an object');
+    throw invalidOption('startController options', options, 'an object');
   }
   checkKnownOptions(options, KNOWN_OPTIONS);
   const {
@@ -140,7 +140,7 @@ function readOptions(options: ControllerOptions): Settings {
     namespace !== undefined &&
     (typeof namespace !== 'string' || !DNS_1123_LABEL.test(namespace))
   ) {
-    throw invalidInput('namespace', namespace, 'a namespace name');
+    throw invalidOption('namespace', namespace, 'a namespace name');
   }
   // The planner owns the rules for header names and cluster domains: let it judge them now.
   planHost({ namespace: 'default', host: 'probe', vsconfigs: [], headerAllowList, clusterDomain });
@@ -149,21 +149,21 @@ function readOptions(options: ControllerOptions): Settings {
     !(resyncSeconds > 0) ||
     !Number.isFinite(resyncSeconds)
   ) {
-    throw invalidInput('resyncSeconds', resyncSeconds, 'a positive number of seconds');
+    throw invalidOption('resyncSeconds', resyncSeconds, 'a positive number of seconds');
   }
   if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65_535) {
-    throw invalidInput('metricsPort', metricsPort, 'a port number (0–65535)');
+    throw invalidOption('metricsPort', metricsPort, 'a port number (0–65535)');
   }
   if (!Number.isInteger(workers) || workers < 1)
-    throw invalidInput('workers', workers, 'a positive integer');
+    throw invalidOption('workers', workers, 'a positive integer');
   if (typeof requestTimeoutMs !== 'number' || !(requestTimeoutMs > 0)) {
-    throw invalidInput('requestTimeoutMs', requestTimeoutMs, 'a positive number of milliseconds');
+    throw invalidOption('requestTimeoutMs', requestTimeoutMs, 'a positive number of milliseconds');
   }
   if (
     typeof leaderElection !== 'boolean' &&
     (typeof leaderElection !== 'object' || leaderElection === null)
   ) {
-    throw invalidInput('leaderElection', leaderElection, 'a boolean or leader election options');
+    throw invalidOption('leaderElection', leaderElection, 'a boolean or leader election options');
   }
   if (typeof leaderElection === 'object') checkLeaderElectionOptions(leaderElection);
   const {
@@ -173,10 +173,10 @@ function readOptions(options: ControllerOptions): Settings {
     allowedImagePrefixes = [],
     preview,
   } = options;
-  if (typeof forks !== 'boolean') throw invalidInput('forks', forks, 'a boolean');
+  if (typeof forks !== 'boolean') throw invalidOption('forks', forks, 'a boolean');
   const maxTtlMs = parseDuration(maxForkTtl);
   if (maxTtlMs === undefined) {
-    throw invalidInput(
+    throw invalidOption(
       'maxForkTtl',
       maxForkTtl,
       'a duration such as "168h" or "7d", longer than zero',

@@ -19,11 +19,12 @@ import { forkDeadline } from '../fork-ttl.js';
 import type { Deployment, Fork, PreviewOptions, Service } from '../fork-types.js';
 import type { ObjectMeta, VirtualService, VSConfig } from '../types.js';
 import type { KubeApis } from './api.js';
+import { statusCode } from './api-status.js';
 import type { EventRecorder } from './events.js';
 import { desiredForkStatus, forkStatusChanged, forkStatusPatch } from './fork-status.js';
 import { objectKey } from './host-index.js';
 import { stripManagedFields } from './informer.js';
-import { type Logger, statusCode } from './logger.js';
+import type { Logger } from './logger.js';
 import type { ControllerMetrics } from './metrics.js';
 import type { RecentWrites } from './recent-writes.js';
 import {

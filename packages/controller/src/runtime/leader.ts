@@ -8,11 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type V1Lease, V1MicroTime } from '@kubernetes/client-node';
-import { checkKnownOptions, invalidInput } from '../errors.js';
+import { checkKnownOptions, invalidOption } from '../errors.js';
 import { DNS_1123_LABEL, DNS_1123_SUBDOMAIN } from '../validate.js';
 import type { KubeApis } from './api.js';
+import { statusCode } from './api-status.js';
 import { sleep } from './backoff.js';
-import { describeError, type Logger, statusCode } from './logger.js';
+import { describeError, type Logger } from './logger.js';
 
 export interface LeaderElectionOptions {
   /** Lease name. Default `kubefork-controller`. */
@@ -54,19 +55,19 @@ export function checkLeaderElectionOptions(options: LeaderElectionOptions): void
     retryPeriodMs = 2000,
   } = options;
   if (typeof leaseName !== 'string' || !DNS_1123_SUBDOMAIN.test(leaseName)) {
-    throw invalidInput('leaderElection.leaseName', leaseName, 'a Lease name (DNS-1123 subdomain)');
+    throw invalidOption('leaderElection.leaseName', leaseName, 'a Lease name (DNS-1123 subdomain)');
   }
   if (
     leaseNamespace !== undefined &&
     (typeof leaseNamespace !== 'string' || !DNS_1123_LABEL.test(leaseNamespace))
   ) {
-    throw invalidInput('leaderElection.leaseNamespace', leaseNamespace, 'a namespace name');
+    throw invalidOption('leaderElection.leaseNamespace', leaseNamespace, 'a namespace name');
   }
   if (identity !== undefined && (typeof identity !== 'string' || identity === '')) {
-    throw invalidInput('leaderElection.identity', identity, 'a non-empty string');
+    throw invalidOption('leaderElection.identity', identity, 'a non-empty string');
   }
   if (!Number.isInteger(leaseDurationSeconds) || leaseDurationSeconds < 1) {
-    throw invalidInput(
+    throw invalidOption(
       'leaderElection.leaseDurationSeconds',
       leaseDurationSeconds,
       'a positive whole number of seconds',
@@ -77,7 +78,7 @@ export function checkLeaderElectionOptions(options: LeaderElectionOptions): void
     !(renewDeadlineMs > 0) ||
     renewDeadlineMs >= leaseDurationSeconds * 1000
   ) {
-    throw invalidInput(
+    throw invalidOption(
       'leaderElection.renewDeadlineMs',
       renewDeadlineMs,
       `a positive number of milliseconds below the lease duration (${leaseDurationSeconds * 1000})`,
@@ -88,7 +89,7 @@ export function checkLeaderElectionOptions(options: LeaderElectionOptions): void
     !(retryPeriodMs > 0) ||
     retryPeriodMs * 1.2 >= renewDeadlineMs
   ) {
-    throw invalidInput(
+    throw invalidOption(
       'leaderElection.retryPeriodMs',
       retryPeriodMs,
       `a positive number of milliseconds below renewDeadlineMs ÷ 1.2 (${Math.floor(renewDeadlineMs / 1.2)})`,

@@ -1,6 +1,8 @@
 // Structured logging without a logging library: the controller logs a handful of lines per
 // reconcile at most, never per request. `console` satisfies `Logger`, and so do most loggers.
 
+import { apiMessage, statusCode } from './api-status.js';
+
 /** Where the controller writes what it does. `console` fits; so do pino-like loggers via a shim. */
 export interface Logger {
   debug(message: string, details?: Record<string, unknown>): void;
@@ -69,28 +71,4 @@ export function describeError(error: unknown): string {
   return code === undefined
     ? `${error.name}: ${first}`
     : `HTTP ${code}: ${apiMessage(error) ?? first}`;
-}
-
-/** The HTTP status of a client-node `ApiException` or watch error, when there is one. */
-export function statusCode(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { code, statusCode: status } = error as { code?: unknown; statusCode?: unknown };
-  if (typeof code === 'number') return code;
-  if (typeof status === 'number') return status;
-  return undefined;
-}
-
-/** The `message` of the Kubernetes `Status` in an ApiException's body, when it has one. */
-function apiMessage(error: Error): string | undefined {
-  const body = (error as { body?: unknown }).body;
-  let parsed: unknown = body;
-  if (typeof body === 'string') {
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return body.slice(0, 200);
-    }
-  }
-  const message = (parsed as { message?: unknown } | undefined)?.message;
-  return typeof message === 'string' ? message : undefined;
 }

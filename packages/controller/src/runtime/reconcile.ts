@@ -8,15 +8,16 @@
 import { isDeepStrictEqual } from 'node:util';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { VIRTUAL_SERVICE_API_VERSION, VSCONFIG_API_VERSION } from '../constants.js';
-import { compareText } from '../errors.js';
 import { planHost } from '../plan.js';
+import { compareText } from '../text.js';
 import type { PlanResult, VirtualService, VSConfig } from '../types.js';
 import { isAdoptableVirtualService, isManagedVirtualService } from '../virtual-service.js';
 import type { KubeApis } from './api.js';
+import { statusCode } from './api-status.js';
 import type { EventRecorder } from './events.js';
 import { type HostKey, objectKey, parseHostKey } from './host-index.js';
 import { stripManagedFields } from './informer.js';
-import { type Logger, statusCode } from './logger.js';
+import type { Logger } from './logger.js';
 import type { ControllerMetrics } from './metrics.js';
 import type { RecentWrites } from './recent-writes.js';
 import { desiredStatus, readyCondition, statusChanged, statusPatch } from './status.js';

@@ -1,0 +1,141 @@
+// One option-error format across kubefork: `kubefork: option "X" must be …; received …`, a
+// TypeError with the code ERR_KUBEFORK_INVALID_OPTION. The controller keeps copies of the SDK's
+// `invalidOption` and fork-id defaults (src/errors.ts, src/fork-id-rules.ts) so that
+// @kubefork/controller/plan loads nothing of the SDK; the tests below fail the moment a copy and
+// the SDK differ, or a package throws an option error in the old format.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as context from '@kubefork/context';
+import { invalidOption as contextInvalidOption } from '@kubefork/context/integration';
+import { describe, expect, it } from 'vitest';
+import { invalidOption } from '../src/errors.js';
+import * as rules from '../src/fork-id-rules.js';
+import { planFork, planHost, render } from '../src/plan.js';
+
+const packages = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+class Custom {}
+const RECEIVED: unknown[] = [
+  'Shop',
+  'x'.repeat(100),
+  '',
+  0,
+  1.5,
+  -1,
+  Number.NaN,
+  true,
+  null,
+  undefined,
+  10n,
+  Symbol('s'),
+  [],
+  ['a', 1, null],
+  {},
+  new Custom(),
+  Object.create(null),
+  /^a$/i,
+  () => {},
+  function named() {},
+  new Map(),
+];
+
+describe('the controller copy of invalidOption', () => {
+  it.each(RECEIVED.map((value) => [value]))('words %s as @kubefork/context does', (value) => {
+    const ours = invalidOption('leaderElection.identity', value, 'a non-empty string');
+    const theirs = contextInvalidOption('leaderElection.identity', value, 'a non-empty string');
+    expect(ours).toBeInstanceOf(TypeError);
+    expect(ours.message).toBe(theirs.message);
+    expect(ours.name).toBe(theirs.name);
+    expect((ours as TypeError & { code: string }).code).toBe(theirs.code);
+    expect(ours.message).toMatch(
+      /^kubefork: option "leaderElection\.identity" must be a non-empty string; received /,
+    );
+  });
+});
+
+describe('the controller copy of the fork-id rules', () => {
+  it('equals the defaults of @kubefork/context', () => {
+    expect(rules.DEFAULT_HEADER).toBe(context.DEFAULT_HEADER);
+    expect(rules.DEFAULT_MAX_LENGTH).toBe(context.DEFAULT_MAX_LENGTH);
+    expect(rules.DEFAULT_FORK_ID_PATTERN.source).toBe(context.DEFAULT_FORK_ID_PATTERN.source);
+    expect(rules.DEFAULT_FORK_ID_PATTERN.flags).toBe(context.DEFAULT_FORK_ID_PATTERN.flags);
+  });
+
+  it('accepts and refuses fork ids exactly as isValidForkId does', () => {
+    const ids = [
+      'alice',
+      'a',
+      'A.b_c-d',
+      '-a',
+      '.a',
+      'a b',
+      'é',
+      '',
+      'a'.repeat(63),
+      'a'.repeat(64),
+    ];
+    for (const id of ids) {
+      const ours = id.length <= rules.DEFAULT_MAX_LENGTH && rules.DEFAULT_FORK_ID_PATTERN.test(id);
+      expect(ours, id).toBe(context.isValidForkId(id));
+    }
+  });
+});
+
+describe('option errors of the planner', () => {
+  const shape = (option: string) =>
+    new RegExp(`^kubefork: option "${option.replaceAll('.', '\\.')}" must be .+; received .+$`);
+
+  it.each<[string, () => unknown, string]>([
+    ['planHost', () => planHost({ namespace: 'Shop', host: 'cart', vsconfigs: [] }), 'namespace'],
+    ['planFork', () => planFork({ fork: null } as never), 'fork'],
+    ['render', () => render([], { clusterDomain: '.local' }), 'clusterDomain'],
+  ])('%s throws the one format with its code', (_name, call, option) => {
+    expect(call).toThrow(TypeError);
+    expect(call).toThrow(shape(option));
+    try {
+      call();
+    } catch (error) {
+      expect((error as { code?: unknown }).code).toBe('ERR_KUBEFORK_INVALID_OPTION');
+    }
+  });
+});
+
+/** `kubefork: X must be …` in a source line: an option error in the old format. */
+const OLD_FORMAT = /kubefork: (?!option ")[^'"`\n]*?\bmust be\b/;
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+describe('every package', () => {
+  it('the guard recognises the old format and lets the new one pass', () => {
+    const $ = '$'; // source text as it reads in a file, placeholders included
+    expect(`\`kubefork: ${$}{option} must be ${$}{expected}; received ${$}{x}\``).toMatch(
+      OLD_FORMAT,
+    );
+    expect("'kubefork: resync must be one of: kubeConfig'").toMatch(OLD_FORMAT);
+    expect(`\`kubefork: option "${$}{option}" must be ${$}{expected}\``).not.toMatch(OLD_FORMAT);
+    expect("'kubefork: the kubeconfig has no current cluster'").not.toMatch(OLD_FORMAT);
+  });
+
+  it('throws option errors only in the format kubefork: option "X" must be …', () => {
+    const files = readdirSync(packages).flatMap((name) => {
+      try {
+        return sourceFiles(join(packages, name, 'src'));
+      } catch {
+        return []; // a package without src/
+      }
+    });
+    expect(files.length).toBeGreaterThan(50);
+    const old = files.flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .map((line, index) => ({ at: `${file.slice(packages.length + 1)}:${index + 1}`, line }))
+        .filter(({ line }) => OLD_FORMAT.test(line)),
+    );
+    expect(old).toEqual([]);
+  });
+});
