@@ -23,13 +23,14 @@ export function notAny(): void {
 
 const exporter = new InMemorySpanExporter();
 const fork: SpanProcessor = forkSpanProcessor();
+const simple = new SimpleSpanProcessor({ exporter });
 const propagators = [
   new W3CTraceContextPropagator(),
   new W3CBaggagePropagator(),
   new ForkPropagator(),
 ];
 const sdk = new NodeSDK({
-  spanProcessors: [fork, new SimpleSpanProcessor({ exporter })],
+  spanProcessors: [fork, simple],
   textMapPropagator: new CompositePropagator({ propagators }),
   instrumentations: [],
 });
@@ -40,6 +41,7 @@ runWithForkId('alice', () => tracer.startActiveSpan('in-fork', (span) => span.en
 tracer.startActiveSpan('outside', (span) => span.end());
 const carrier: Record<string, string> = {};
 runWithForkId('alice', () => propagation.inject(context.active(), carrier));
+await simple.forceFlush();
 const spans = exporter.getFinishedSpans().map((span) => ({
   name: span.name,
   fork: span.attributes[FORK_ID_ATTRIBUTE] ?? null,
