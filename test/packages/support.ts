@@ -83,9 +83,15 @@ export function createApp(
   return { dir, versions, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** npm's complaints about our packages' peer dependencies (a version outside a peer range). */
-export function peerProblems(dir: string): string[] {
+/**
+ * npm's complaints about the installed tree: `invalid: <name>@<version> <path>` for a version
+ * outside a range that requires it (a peer range of ours included: npm names the package, not
+ * the range), and what our packages require but is missing.
+ */
+export function treeProblems(dir: string): string[] {
   const listed = run(dir, 'npm', ['ls', '--all', '--json']);
   const tree = JSON.parse(listed.stdout) as { problems?: string[] };
-  return (tree.problems ?? []).filter((problem) => problem.includes('@kubefork/'));
+  return (tree.problems ?? []).filter(
+    (problem) => problem.startsWith('invalid:') || problem.includes('@kubefork/'),
+  );
 }
