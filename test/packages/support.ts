@@ -84,14 +84,23 @@ export function createApp(
 }
 
 /**
- * npm's complaints about the installed tree: `invalid: <name>@<version> <path>` for a version
- * outside a range that requires it (a peer range of ours included: npm names the package, not
- * the range), and what our packages require but is missing.
+ * npm's complaints about the peers our packages declare: `invalid: <name>@<version> <path>` for
+ * an installed version outside a range that requires it (npm names the package, not the range),
+ * and `missing: …, required by @kubefork/…`.
  */
-export function treeProblems(dir: string): string[] {
+export function peerProblems(dir: string, tarballs: Record<string, string>): string[] {
+  const peers = new Set<string>();
+  for (const name of Object.keys(tarballs)) {
+    const manifest = JSON.parse(
+      readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8'),
+    ) as { peerDependencies?: Record<string, string> };
+    for (const peer of Object.keys(manifest.peerDependencies ?? {})) peers.add(peer);
+  }
   const listed = run(dir, 'npm', ['ls', '--all', '--json']);
   const tree = JSON.parse(listed.stdout) as { problems?: string[] };
   return (tree.problems ?? []).filter(
-    (problem) => problem.startsWith('invalid:') || problem.includes('@kubefork/'),
+    (problem) =>
+      problem.includes('required by @kubefork/') ||
+      [...peers].some((peer) => problem.startsWith(`invalid: ${peer}@`)),
   );
 }
