@@ -2,4 +2,5 @@
 
 export type { ForkPropagatorOptions } from './propagator.js';
 export { ForkPropagator } from './propagator.js';
+export type { ForkSpanProcessor, ForkSpanTarget } from './span-processor.js';
 export { FORK_ID_ATTRIBUTE, forkSpanProcessor } from './span-processor.js';
