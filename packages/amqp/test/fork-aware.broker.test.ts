@@ -212,6 +212,9 @@ describe('fork-aware consumers', () => {
 
     it(`hands alice's messages back to her once she restarts (after the ${how} stop)`, async () => {
       aliceStalls = false;
+      // Traffic across the restart: the baseline keeps asking about alice's queue meanwhile.
+      const traffic = stream('alice', 300 + REFRESH + 700);
+      await sleep(300);
       // The second restart reads its fork from the environment, as a fork's copy would.
       if (how === 'abrupt') process.env.KUBEFORK_FORK_ID = 'alice';
       try {
@@ -219,9 +222,12 @@ describe('fork-aware consumers', () => {
       } finally {
         delete process.env.KUBEFORK_FORK_ID;
       }
-      const ns = await stream('alice', REFRESH + 700);
+      const ns = await traffic;
       await until(() => allHandled(ns), 'messages after the restart');
-      const result = tally(ns, () => true);
+      const result = tally(
+        ns,
+        (n, entry) => entry.worker === 'alice' || (sent.get(n)?.at ?? 0) < alice.readyAt + REFRESH,
+      );
       const toBaseline = ns.filter((n) => handled.get(n)?.[0]?.worker === 'baseline');
       const lastToBaseline = Math.max(
         alice.readyAt,
@@ -235,6 +241,7 @@ describe('fork-aware consumers', () => {
       );
       expect(result).toEqual({ lost: 0, duplicates: 0, misrouted: 0 });
       expect(window).toBeLessThan(REFRESH + SLACK);
+      expect(toBaseline.length).toBeGreaterThan(0); // the restart happened under traffic
       expect(later.length).toBeGreaterThan(0);
       expect(later.every((n) => handled.get(n)?.[0]?.worker === 'alice')).toBe(true);
     });
