@@ -1,3 +1,4 @@
+import { runWithForkId } from '@kubefork/context';
 import { invalidOption } from '@kubefork/context/integration';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { type ForkAwareSettings, forkQueueArguments, forkQueueName } from './consume-options.js';
@@ -8,6 +9,8 @@ import type { ChannelSettings } from './options.js';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 type Handler = (message: ConsumeMessage | null) => unknown;
+/** Runs the caller's handler for `message` in fork `id` (read once per delivery). */
+type Run = (id: string | undefined, message: ConsumeMessage) => unknown;
 
 function noop(): void {}
 
@@ -46,7 +49,7 @@ export function consumeForkAware(
   channel: Channel,
   consume: Method,
   queue: unknown,
-  handle: Handler,
+  onMessage: Handler,
   fork: ForkAwareSettings,
   settings: ChannelSettings,
 ): Promise<unknown> {
@@ -54,9 +57,16 @@ export function consumeForkAware(
   if (typeof queue !== 'string' || queue === '') {
     throw invalidOption('queue', queue, 'a queue name with forkAware');
   }
-  if (fork.ownFork !== undefined)
+  const run: Run = (id, message) => runWithForkId(id, () => onMessage(message));
+  const handle = function forkAwareOnMessage(message: ConsumeMessage | null) {
+    // `null`: the broker cancelled the consumer. Not a message, no fork.
+    if (message === null) return onMessage(message);
+    return run(messageForkId(message, settings), message);
+  };
+  if (fork.ownFork !== undefined) {
     return consumeOwnFork(channel, consume, queue, handle, fork, fork.ownFork);
-  return consumeBaseline(channel, consume, queue, handle, fork, settings);
+  }
+  return consumeBaseline(channel, consume, queue, onMessage, run, fork, settings);
 }
 
 async function consumeOwnFork(
@@ -76,21 +86,36 @@ async function consumeBaseline(
   channel: Channel,
   consume: Method,
   queue: string,
-  handle: Handler,
+  onMessage: Handler,
+  run: Run,
   fork: ForkAwareSettings,
   settings: ChannelSettings,
 ): Promise<unknown> {
   const liveness = new ForkLiveness(fork.connection, fork.refreshMs);
   const forwarder = new Forwarder(fork.connection);
+  let closed = false;
   channel.once('close', () => {
+    closed = true;
     liveness.close();
     forwarder.close();
   });
 
-  function moveOrHandle(message: ConsumeMessage, target: string): Promise<unknown> {
+  /** Handles a message whose fate was decided asynchronously, unless its channel is gone. */
+  function later(id: string, message: ConsumeMessage): unknown {
+    // The broker requeues what a closed channel held: handling it here would only add a copy.
+    if (closed) return undefined;
+    return run(id, message);
+  }
+
+  function moveOrHandle(id: string, message: ConsumeMessage, target: string): Promise<unknown> {
     return forwarder.forward(message, target).then((moved) => {
-      if (!moved) return handle(message);
-      channel.ack(message);
+      if (!moved) return later(id, message);
+      try {
+        channel.ack(message);
+      } catch {
+        // The channel closed after the copy was confirmed: the original comes back and is sent
+        // again (the duplicate the README describes).
+      }
       return undefined;
     });
   }
@@ -98,15 +123,15 @@ async function consumeBaseline(
   return consume.call(
     channel,
     queue,
-    function forkAwareOnMessage(message: ConsumeMessage | null) {
-      if (message === null) return handle(message);
+    function forkAwareBaseline(message: ConsumeMessage | null) {
+      if (message === null) return onMessage(message);
       const id = messageForkId(message, settings);
-      if (id === undefined) return handle(message);
+      if (id === undefined) return run(id, message);
       const target = forkQueueName(queue, id);
       const live = liveness.live(target, cameBackFrom(message, target));
-      if (live === false) return handle(message);
-      if (live === true) return moveOrHandle(message, target);
-      return live.then((yes) => (yes ? moveOrHandle(message, target) : handle(message)));
+      if (live === false) return run(id, message);
+      if (live === true) return moveOrHandle(id, message, target);
+      return live.then((yes) => (yes ? moveOrHandle(id, message, target) : later(id, message)));
     },
     fork.consumeOptions,
   );

@@ -127,19 +127,12 @@ export function forkChannel<C extends object>(
     'consume',
     (original) =>
       function consume(this: unknown, queue, onMessage, options, ...rest) {
-        const handler = forkHandler(onMessage, settings);
         const fork = resolveConsumeOptions(options);
-        if (fork === undefined || typeof handler !== 'function') {
-          return original().call(this, queue, handler, options, ...rest);
+        if (fork === undefined || typeof onMessage !== 'function') {
+          return original().call(this, queue, forkHandler(onMessage, settings), options, ...rest);
         }
-        return consumeForkAware(
-          this as never,
-          original(),
-          queue,
-          handler as (message: unknown) => unknown,
-          fork,
-          settings,
-        );
+        const handler = (message: unknown) => onMessage.call(this, message);
+        return consumeForkAware(this as never, original(), queue, handler, fork, settings);
       },
   );
   Object.defineProperty(channel, FORKED, { value: true });

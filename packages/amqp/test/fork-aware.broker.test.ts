@@ -3,7 +3,7 @@
 // losses are counted; the windows of membership changes (alice stops gracefully, her connection
 // drops, she restarts) are measured, printed and checked against the bound the README states.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getForkId, runWithForkId } from '@kubefork/context';
+import { configure, getForkId, runWithForkId } from '@kubefork/context';
 import amqp, {
   type Channel,
   type ChannelModel,
@@ -280,6 +280,28 @@ describe('fork-aware consumers', () => {
       { worker: 'carol', fork: 'carol' },
       { worker: 'baseline', fork: 'carol' },
     ]);
+  });
+});
+
+describe('fork-aware consumers and invalid forks', () => {
+  it('handles a message with an invalid fork as baseline and reports it once', async () => {
+    const reports: string[] = [];
+    configure({ onInvalid: (value, reason) => reports.push(`${reason}: ${value}`) });
+    try {
+      const n = next++;
+      sent.set(n, { fork: undefined, at: performance.now() });
+      publisher.sendToQueue(QUEUE, Buffer.from(String(n)), {
+        headers: { 'x-fork-identifier': 'not a fork' },
+      });
+      await until(() => handled.has(n), 'the message');
+      await sleep(100);
+      expect(handled.get(n)).toEqual([
+        expect.objectContaining({ worker: 'baseline', fork: undefined }),
+      ]);
+      expect(reports).toEqual(['characters: not a fork']);
+    } finally {
+      configure();
+    }
   });
 });
 
