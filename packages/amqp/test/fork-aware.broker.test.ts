@@ -226,7 +226,8 @@ describe('fork-aware consumers', () => {
       await until(() => allHandled(ns), 'messages after the restart');
       const result = tally(
         ns,
-        (n, entry) => entry.worker === 'alice' || (sent.get(n)?.at ?? 0) < alice.readyAt + REFRESH,
+        (n, entry) =>
+          entry.worker === 'alice' || (sent.get(n)?.at ?? 0) < alice.readyAt + REFRESH + SLACK,
       );
       const toBaseline = ns.filter((n) => handled.get(n)?.[0]?.worker === 'baseline');
       const lastToBaseline = Math.max(
