@@ -131,6 +131,10 @@ export function forkChannel<C extends object>(
         if (fork === undefined || typeof onMessage !== 'function') {
           return original().call(this, queue, forkHandler(onMessage, settings), options, ...rest);
         }
+        // The callback API's consume takes a fourth parameter, its callback; ours needs promises.
+        if (original().length > 3) {
+          throw invalidOption('forkAware', true, "used on a channel of amqplib's promise API");
+        }
         const handler = (message: unknown) => onMessage.call(this, message);
         return consumeForkAware(this as never, original(), queue, handler, fork, settings);
       },
