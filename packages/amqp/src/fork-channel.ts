@@ -1,5 +1,7 @@
 import { runWithForkId } from '@kubefork/context';
 import { invalidOption } from '@kubefork/context/integration';
+import { type ForkedChannel, resolveConsumeOptions } from './consume-options.js';
+import { consumeForkAware } from './fork-aware.js';
 import { messageForkId } from './message-fork.js';
 import { type ChannelSettings, type ForkChannelOptions, resolveOptions } from './options.js';
 import { withFork } from './publish.js';
@@ -72,6 +74,12 @@ function forkHandler(onMessage: unknown, settings: ChannelSettings): unknown {
  *   missing, invalid or untrusted value runs the handler as baseline (and tells `onInvalid`); the
  *   message is always delivered to the handler, to ack or nack as before.
  *
+ * - `consume(queue, onMessage, { forkAware: true, connection })` applies the fork routing rule
+ *   (promise API only): a consumer whose own fork is `forkId` (default `KUBEFORK_FORK_ID`)
+ *   consumes `<queue>.fork.<id>`; the baseline consumer (no own fork) moves each message of a
+ *   fork with a live consumer to that fork's queue and handles everything else. See the README
+ *   ("Fork-aware consumers") for the guarantees; `ForkConsumeOptions` for the options.
+ *
  * Works with the promise API (`amqplib`) and the callback API (`amqplib/callback_api`), with
  * `Channel` and `ConfirmChannel` (publish callbacks are still called). Wrapping a channel twice
  * is the same as once (the first call's options stay). Throws a `TypeError` (code
@@ -89,12 +97,15 @@ function forkHandler(onMessage: unknown, settings: ChannelSettings): unknown {
  *   channel.ack(message);
  * });
  */
-export function forkChannel<C extends object>(channel: C, options?: ForkChannelOptions): C {
+export function forkChannel<C extends object>(
+  channel: C,
+  options?: ForkChannelOptions,
+): ForkedChannel<C> {
   if (!isChannel(channel)) {
     throw invalidOption('channel', channel, 'an amqplib Channel or ConfirmChannel');
   }
   const settings = resolveOptions(options);
-  if (channel[FORKED] === true) return channel;
+  if (channel[FORKED] === true) return channel as ForkedChannel<C>;
   replace(
     channel,
     'publish',
@@ -115,10 +126,19 @@ export function forkChannel<C extends object>(channel: C, options?: ForkChannelO
     channel,
     'consume',
     (original) =>
-      function consume(this: unknown, queue, onMessage, ...rest) {
-        return original().call(this, queue, forkHandler(onMessage, settings), ...rest);
+      function consume(this: unknown, queue, onMessage, options, ...rest) {
+        const fork = resolveConsumeOptions(options);
+        if (fork === undefined || typeof onMessage !== 'function') {
+          return original().call(this, queue, forkHandler(onMessage, settings), options, ...rest);
+        }
+        // The callback API's consume takes a fourth parameter, its callback; ours needs promises.
+        if (original().length > 3) {
+          throw invalidOption('forkAware', true, "used on a channel of amqplib's promise API");
+        }
+        const handler = (message: unknown) => onMessage.call(this, message);
+        return consumeForkAware(this as never, original(), queue, handler, fork, settings);
       },
   );
   Object.defineProperty(channel, FORKED, { value: true });
-  return channel;
+  return channel as ForkedChannel<C>;
 }

@@ -101,6 +101,16 @@ describe('the callback API', () => {
   });
 });
 
+describe('fork-aware consumers', () => {
+  it('are refused on the callback API, which they do not support', async () => {
+    const channel = forkChannel(await channelOf());
+    const q = await queue();
+    expect(() =>
+      channel.consume(q, () => {}, { forkAware: true, connection: promises } as never),
+    ).toThrow(/option "forkAware" must be used on a channel of amqplib's promise API/);
+  });
+});
+
 describe('hostile headers', () => {
   it.each(HOSTILE_INPUTS)('$name: handled and acked as baseline', async (input) => {
     const expected = messageOutcome(input);

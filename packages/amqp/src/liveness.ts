@@ -1,0 +1,110 @@
+import type { Channel } from 'amqplib';
+import type { ForkConnection } from './consume-options.js';
+
+interface Answer {
+  readonly live: boolean;
+  readonly at: number;
+}
+
+/** Beyond this many remembered fork queues, answers older than the refresh period are dropped. */
+const MAX_ENTRIES = 1000;
+
+function noop(): void {}
+
+/**
+ * Answers "does fork queue Q exist and have a consumer?" for a baseline consumer, from
+ * `checkQueue` on a channel of its own (a missing queue makes the broker close the channel that
+ * asked, so it must not be the consuming one). Answers are reused for `refreshMs`; checks run
+ * one at a time, because a 404 closes the channel under any check still waiting on it.
+ */
+export class ForkLiveness {
+  readonly #connection: ForkConnection;
+  readonly #refreshMs: number;
+  readonly #answers = new Map<string, Answer>();
+  readonly #pending = new Map<string, Promise<boolean>>();
+  #channel: Promise<Channel> | undefined;
+  #tail: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(connection: ForkConnection, refreshMs: number) {
+    this.#connection = connection;
+    this.#refreshMs = refreshMs;
+  }
+
+  /**
+   * Whether `queue` has a live consumer: synchronously from a recent answer, else a Promise of a
+   * new one. `fresh` ignores the remembered answer (a message just came back from that queue).
+   * Never rejects: a check that fails (connection trouble) answers false, not remembered.
+   */
+  live(queue: string, fresh: boolean): boolean | Promise<boolean> {
+    const answer = this.#answers.get(queue);
+    if (!fresh && answer !== undefined && Date.now() - answer.at < this.#refreshMs) {
+      return answer.live;
+    }
+    const pending = this.#pending.get(queue);
+    if (pending !== undefined) return pending;
+    const check = this.#enqueue(queue);
+    this.#pending.set(queue, check);
+    return check;
+  }
+
+  close(): void {
+    this.#closed = true;
+    const channel = this.#channel;
+    this.#channel = undefined;
+    channel?.then((open) => open.close()).catch(noop);
+  }
+
+  #enqueue(queue: string): Promise<boolean> {
+    const check = this.#tail.then(() => this.#check(queue));
+    this.#tail = check;
+    return check;
+  }
+
+  async #check(queue: string): Promise<boolean> {
+    try {
+      const channel = await this.#open();
+      const { consumerCount } = await channel.checkQueue(queue);
+      this.#remember(queue, consumerCount > 0);
+      return consumerCount > 0;
+    } catch (error) {
+      // The broker closed the channel: open another for the next check.
+      this.#channel = undefined;
+      const missing = (error as { code?: unknown }).code === 404;
+      if (missing) this.#remember(queue, false);
+      return false;
+    } finally {
+      this.#pending.delete(queue);
+    }
+  }
+
+  #remember(queue: string, live: boolean): void {
+    const now = Date.now();
+    if (this.#answers.size >= MAX_ENTRIES) {
+      for (const [key, answer] of this.#answers) {
+        if (now - answer.at >= this.#refreshMs) this.#answers.delete(key);
+      }
+    }
+    this.#answers.set(queue, { live, at: now });
+  }
+
+  #open(): Promise<Channel> {
+    if (this.#closed) return Promise.reject(new Error('closed'));
+    if (this.#channel === undefined) {
+      const opening = this.#connection.createChannel().then((channel) => {
+        // A 404 is reported as the channel's 'error' event too; without a listener it would throw.
+        channel.on('error', noop);
+        channel.on('close', () => {
+          if (this.#channel === opening) this.#channel = undefined;
+        });
+        if (this.#closed) channel.close().catch(noop);
+        return channel;
+      });
+      opening.catch(() => {
+        if (this.#channel === opening) this.#channel = undefined;
+      });
+      this.#channel = opening;
+    }
+    return this.#channel;
+  }
+}
