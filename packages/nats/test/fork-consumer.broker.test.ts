@@ -2,6 +2,9 @@
 // share the stream ORDERS; alice's messages go to her worker while it is live, everything else
 // (bob has no worker, most messages have no fork) to the baseline. Every handling is recorded,
 // so duplicates and losses are counted, and the windows of membership changes measured.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { getForkId, runWithForkId } from '@kubefork/context';
 import {
   AckPolicy,
@@ -43,10 +46,10 @@ let producer: NatsConnection;
 let js: JetStreamClient;
 const connections: NatsConnection[] = [];
 const workers: ForkConsumer[] = [];
+const children: ChildProcess[] = [];
 const errors: unknown[] = [];
 const handled = new Map<string, Handling[]>();
 const sent = new Map<string, Sent>();
-let baseline: ForkConsumer;
 let alice: { nc: NatsConnection; consumer: ForkConsumer };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -70,6 +73,42 @@ async function startWorker(name: string, forkId?: string) {
   });
   workers.push(consumer);
   return { nc, consumer };
+}
+
+/** Alice's worker in a child process (test/fork-worker.mjs); resolves once it consumes. */
+async function startChildWorker(name: string, forkId: string): Promise<ChildProcess> {
+  const script = fileURLToPath(new URL('./fork-worker.mjs', import.meta.url));
+  const args = [script, server.servers, STREAM, CONSUMER, forkId, String(REFRESH)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  child.stderr?.on('data', (chunk: Buffer) => errors.push(chunk.toString()));
+  let buffered = '';
+  let ready: () => void;
+  const started = new Promise<void>((resolve) => {
+    ready = resolve;
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line === 'ready') {
+        ready();
+        continue;
+      }
+      const { id, fork } = JSON.parse(line) as { id: string; fork?: string };
+      const list = handled.get(id) ?? [];
+      list.push({ worker: name, fork, at: performance.now() });
+      handled.set(id, list);
+    }
+  });
+  await Promise.race([
+    started,
+    new Promise((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`worker exited ${code}`))),
+    ),
+  ]);
+  return child;
 }
 
 async function publish(id: string, fork: string | undefined): Promise<void> {
@@ -155,11 +194,12 @@ beforeAll(async () => {
     ack_policy: AckPolicy.Explicit,
     ack_wait: nanos(ACK_WAIT),
   });
-  baseline = (await startWorker('baseline')).consumer;
+  await startWorker('baseline');
   alice = await startWorker('alice', 'alice');
 });
 
 afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
   await Promise.allSettled(workers.map((worker) => worker.stop()));
   await Promise.allSettled([...connections, producer].map((nc) => nc?.close()));
   await server?.stop();
@@ -268,6 +308,35 @@ describe('forkConsumer (JetStream)', () => {
     expect(count(ids)).toEqual({ lost: 0, duplicates: 0, inWrongFork: 0 });
     expect(late.length).toBeGreaterThan(20);
     expect(late.filter((id) => handled.get(id)?.[0]?.worker !== 'alice')).toEqual([]);
+  });
+
+  it('alice’s process is killed: the baseline takes her messages within the bound, none lost', async () => {
+    // A second replica of alice's worker, in its own process; the first one leaves gracefully
+    // while it runs, so her messages stay with her.
+    const child = await startChildWorker('alice', 'alice');
+    await alice.consumer.stop();
+    const { ids, at } = await aliceTraffic(
+      'killed',
+      async () => {
+        child.kill('SIGKILL');
+      },
+      ABRUPT_BOUND,
+    );
+    const taken = window(ids, at);
+    const { lost, duplicates, inWrongFork } = count(ids);
+    const before = ids.filter((id) => (handled.get(id)?.[0]?.at ?? Infinity) < at);
+    report('process killed', {
+      window: taken,
+      bound: ABRUPT_BOUND,
+      messages: ids.length,
+      lost,
+      duplicates,
+    });
+    expect({ lost, inWrongFork }).toEqual({ lost: 0, inWrongFork: 0 });
+    expect(before.length).toBeGreaterThan(10);
+    expect(before.filter((id) => handled.get(id)?.[0]?.worker !== 'alice')).toEqual([]);
+    expect(duplicates).toBeLessThanOrEqual(32);
+    expect(taken).toBeLessThan(ABRUPT_BOUND + HEADROOM);
   });
 
   it('rejects bad options with the standard TypeError', async () => {
