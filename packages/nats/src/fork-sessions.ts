@@ -52,13 +52,15 @@ function sessionOf(info: ConsumerInfo, consumer: string): Session | undefined {
     fork = parsed.fork;
     start = parsed.start;
   } catch {
-    // Not described (yet): a session being born has our name and no description.
-    if (!name.startsWith(`${consumer}-fork-`) || info.delivered.consumer_seq !== 0) return;
-    return {
-      fork: decodeFork(name.slice(`${consumer}-fork-`.length)),
-      durable: name,
-      start: undefined,
-    };
+    // Not described (yet): a session being born has our name, deliver policy `new`, no
+    // description and no delivery so far.
+    const prefix = `${consumer}-fork-`;
+    const born =
+      name.startsWith(prefix) &&
+      !info.config.description &&
+      info.config.deliver_policy === 'new' &&
+      info.delivered.consumer_seq === 0;
+    fork = born ? decodeFork(name.slice(prefix.length)) : undefined;
   }
   if (typeof fork !== 'string' || !isValidForkId(fork) || durableName(consumer, fork) !== name) {
     return undefined;
@@ -98,7 +100,14 @@ export async function openSession(
     };
     if (base.filter_subject) config.filter_subject = base.filter_subject;
     if (base.filter_subjects?.length) config.filter_subjects = base.filter_subjects;
-    info = await jsm.consumers.add(stream, config);
+    try {
+      info = await jsm.consumers.add(stream, config);
+    } catch (error) {
+      // Another replica of this fork's worker created it first (and described it).
+      info = await jsm.consumers.info(stream, durable).catch(() => {
+        throw error;
+      });
+    }
   }
   const session = await described(jsm, stream, consumer, info);
   if (session?.start === undefined) {

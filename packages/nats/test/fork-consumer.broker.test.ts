@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { getForkId, runWithForkId } from '@kubefork/context';
 import {
   AckPolicy,
+  DeliverPolicy,
   type JetStreamClient,
   type JsMsg,
   jetstream,
@@ -337,6 +338,60 @@ describe('forkConsumer (JetStream)', () => {
     expect(before.filter((id) => handled.get(id)?.[0]?.worker !== 'alice')).toEqual([]);
     expect(duplicates).toBeLessThanOrEqual(32);
     expect(taken).toBeLessThan(ABRUPT_BOUND + HEADROOM);
+  });
+
+  it('finishes a session whose worker died while creating it, and stands in for it', async () => {
+    const jsm = await jetstreamManager(producer);
+    await jsm.consumers.add(STREAM, {
+      durable_name: `${CONSUMER}-fork-dave`,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      ack_wait: nanos(ACK_WAIT),
+    });
+    const ids = ['dave-0', 'dave-1', 'dave-2'];
+    for (const id of ids) await publish(id, 'dave');
+    await settle(ids);
+    const info = await jsm.consumers.info(STREAM, `${CONSUMER}-fork-dave`);
+    expect(JSON.parse(info.config.description ?? '{}')).toMatchObject({
+      fork: 'dave',
+      start: expect.any(Number),
+    });
+    expect(count(ids)).toEqual({ lost: 0, duplicates: 0, inWrongFork: 0 });
+    expect(ids.map((id) => handled.get(id)?.[0]?.worker)).toEqual(ids.map(() => 'baseline'));
+  });
+
+  it('with forkAware: false handles every message itself, each in its fork', async () => {
+    const jsm = await jetstreamManager(producer);
+    await jsm.consumers.add(STREAM, {
+      durable_name: 'audit',
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+    });
+    const nc = await connect({ servers: server.servers });
+    connections.push(nc);
+    const seen: Array<[string, string | undefined]> = [];
+    const audit = await forkConsumer(nc, {
+      stream: STREAM,
+      consumer: 'audit',
+      forkAware: false,
+      forkId: 'alice',
+      callback: (msg: JsMsg) => {
+        seen.push([msg.string(), getForkId()]);
+      },
+    });
+    workers.push(audit);
+    await publish('audit-0', 'alice');
+    await publish('audit-1', 'bob');
+    await publish('audit-2', undefined);
+    await until(() => seen.length === 3, 'three audit messages');
+    expect(seen).toEqual([
+      ['audit-0', 'alice'],
+      ['audit-1', 'bob'],
+      ['audit-2', undefined],
+    ]);
+    const names: string[] = [];
+    for await (const consumer of jsm.consumers.list(STREAM)) names.push(consumer.name);
+    expect(names).not.toContain('audit-fork-alice');
   });
 
   it('rejects bad options with the standard TypeError', async () => {
