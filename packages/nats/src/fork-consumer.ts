@@ -296,6 +296,10 @@ async function baselineWorker(
       onError,
     );
     standIns.set(session.fork, loop);
+    // A stand-in whose pull ended on its own (the durable was deleted) starts again next round.
+    void loop.done.then(() => {
+      if (standIns.get(session.fork) === loop) standIns.delete(session.fork);
+    });
   }
 
   async function refresh(): Promise<void> {
@@ -325,7 +329,8 @@ async function baselineWorker(
   /** Runs a refresh now, or right after the one running; then every `refreshInterval`. */
   function schedule(): void {
     clearTimeout(timer);
-    if (stopping) return;
+    // A closed connection ends the worker: its loops have ended, nothing is left to refresh.
+    if (stopping || nc.isClosed()) return;
     if (round !== undefined) {
       again = true;
       return;
