@@ -1,6 +1,6 @@
-// forkConsumer on a real nats-server with JetStream: a baseline worker and alice's fork worker
-// share the stream ORDERS; alice's messages go to her worker while it is live, everything else
-// (bob has no worker, most messages have no fork) to the baseline. Every handling is recorded,
+// forkConsumer on a real nats-server with JetStream: the baseline worker (two replicas) and
+// alice's fork worker share the stream ORDERS; alice's messages go to her worker while it is
+// live, everything else (bob has no worker, most messages have no fork) to the baseline. Every handling is recorded,
 // so duplicates and losses are counted, and the windows of membership changes measured.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -195,6 +195,8 @@ beforeAll(async () => {
     ack_policy: AckPolicy.Explicit,
     ack_wait: nanos(ACK_WAIT),
   });
+  // Two replicas of the baseline worker share its consumer (and stand in together).
+  await startWorker('baseline');
   await startWorker('baseline');
   alice = await startWorker('alice', 'alice');
 });
