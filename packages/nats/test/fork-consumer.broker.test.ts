@@ -1,7 +1,8 @@
 // forkConsumer on a real nats-server with JetStream: the baseline worker (two replicas) and
 // alice's fork worker share the stream ORDERS; alice's messages go to her worker while it is
-// live, everything else (bob has no worker, most messages have no fork) to the baseline. Every handling is recorded,
-// so duplicates and losses are counted, and the windows of membership changes measured.
+// live, everything else (bob has no worker, most messages have no fork) to the baseline. Every
+// handling is recorded, so duplicates and losses are counted, and the windows of membership
+// changes measured.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
