@@ -2,9 +2,10 @@
 // real server on 127.0.0.1:0 whose handler records an `Observation` per request, and sends one
 // request with given headers. A new server integration is one more row.
 import { once } from 'node:events';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as http from 'node:http';
 import * as http2 from 'node:http2';
-import https from 'node:https';
+import * as https from 'node:https';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import {
   credentials,
