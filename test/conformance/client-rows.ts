@@ -159,7 +159,7 @@ export async function startEchoServers(): Promise<EchoServers> {
 
 // --- node:http and node:https ---------------------------------------------------------------------
 
-function headersOf(headers: Headers): http.OutgoingHttpHeaders {
+export function headersOf(headers: Headers): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     out[name] = typeof value === 'string' ? value : [...value];
@@ -242,17 +242,22 @@ async function readUndiciBody(body: NodeJS.ReadableStream, events: Fork[]): Prom
 
 const UNDICI_GAPS: readonly ClientCase[] = ['response-events'];
 
-function undiciRows(label: string, dispatcher: () => undici.Dispatcher): ClientRow[] {
+export function undiciRows(
+  label: string,
+  dispatcher: () => undici.Dispatcher,
+  gaps: readonly ClientCase[] = UNDICI_GAPS,
+): ClientRow[] {
   return [
     {
       name: `undici request${label}`,
-      // KNOWN GAP (request, stream, pipeline, dispatch): undici calls the handler's
+      // KNOWN GAP (request, stream, pipeline, dispatch; instrumentFetch only, the composed
+      // forkInterceptor passes, see opt-in.test.ts): undici calls the handler's
       // onData (and a raw handler's onHeaders) from the connection's socket callbacks, outside
       // the fork of the request: the body's 'data' listeners, a stream() Writable's write and a
       // dispatch handler's onHeaders/onData see baseline (or the fork of whoever opened the
       // socket). onComplete is fine. Fix: scope every handler callback (undici-scope.ts
       // scopeRequest/forkInterceptor's scopeHandler) with bindFork, not only some.
-      gaps: UNDICI_GAPS,
+      gaps,
       open: (targets) => ({
         async call(headers) {
           const events: Fork[] = [];
@@ -268,7 +273,7 @@ function undiciRows(label: string, dispatcher: () => undici.Dispatcher): ClientR
     },
     {
       name: `undici stream${label}`,
-      gaps: UNDICI_GAPS,
+      gaps,
       open: (targets) => ({
         async call(headers) {
           const events: Fork[] = [];
@@ -302,7 +307,7 @@ function undiciRows(label: string, dispatcher: () => undici.Dispatcher): ClientR
     },
     {
       name: `undici pipeline${label}`,
-      gaps: UNDICI_GAPS,
+      gaps,
       open: (targets) => ({
         async call(headers) {
           const events: Fork[] = [];
@@ -326,7 +331,7 @@ function undiciRows(label: string, dispatcher: () => undici.Dispatcher): ClientR
     },
     {
       name: `undici dispatch${label}`,
-      gaps: UNDICI_GAPS,
+      gaps,
       open: (targets) => ({
         call: (headers) =>
           new Promise<Called>((resolve, reject) => {
