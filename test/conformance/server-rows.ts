@@ -76,7 +76,17 @@ export interface ServerRow {
   start(options: StartOptions): Promise<RunningServer>;
 }
 
-const fromMesh = (headers: Record<string, unknown>) => headers['x-from-mesh'] === '1';
+/**
+ * The `trust` every row installs for `meshOnly`: true for `x-from-mesh: 1`; throws for `throw`
+ * and answers with a Promise for `promise` (both must count as untrusted).
+ */
+function meshTrust(value: unknown): boolean {
+  if (value === 'throw') throw new Error('trust threw');
+  if (value === 'promise') return Promise.resolve(true) as unknown as boolean;
+  return value === '1';
+}
+
+const fromMesh = (headers: Record<string, unknown>) => meshTrust(headers['x-from-mesh']);
 
 // --- the handler every HTTP-like row runs ------------------------------------------------------
 
@@ -379,7 +389,7 @@ function grpcRow(
     gaps,
     async start({ meshOnly }) {
       const options: ForkServerOptions = meshOnly
-        ? { trust: (metadata: Metadata) => metadata.get('x-from-mesh')[0] === '1' }
+        ? { trust: (metadata: Metadata) => meshTrust(metadata.get('x-from-mesh')[0]) }
         : {};
       const server =
         setup === 'forkServerInterceptor'

@@ -74,6 +74,9 @@ describe.each(SERVER_ROWS.map((row) => ({ row, name: row.name })))('$name', ({ r
     const untrusted = await meshOnly.call({ [HEADER]: 'alice' });
     expect(everywhere(untrusted)).toEqual([null, null, null, null]);
     expect((await meshOnly.call({ baggage: `${HEADER}=bob` })).sync).toBeNull();
+    // A trust that throws or answers with a Promise does not trust; the request is still served.
+    expect((await meshOnly.call({ [HEADER]: 'alice', 'x-from-mesh': 'throw' })).sync).toBeNull();
+    expect((await meshOnly.call({ [HEADER]: 'alice', 'x-from-mesh': 'promise' })).sync).toBeNull();
     // An ignored peer's value is not even looked at, so nothing is reported.
     expect(invalid).toEqual([]);
   });
