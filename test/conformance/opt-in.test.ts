@@ -2,9 +2,10 @@
 // instrumentation: undici dispatchers composed with forkInterceptor(), and forkFetch(fetch).
 import { forkFetch, forkInterceptor } from '@kubefork/fetch';
 import * as undici from 'undici';
-import { type ClientRow, headersOf, undiciRows } from './client-rows.js';
+import { type ClientRow, headersOf } from './client-rows.js';
 import { describeClients } from './client-table.js';
 import { type Echo, type Fork, fork } from './support.js';
+import { undiciRows } from './undici-rows.js';
 
 let agent: undici.Dispatcher | undefined;
 const composed = () => {
