@@ -4,6 +4,7 @@
 // in. A new client integration is one more row.
 import { once } from 'node:events';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
@@ -58,6 +59,8 @@ export interface Targets {
   http: string;
   https: string;
   ca: string;
+  /** `http://127.0.0.1:<port>` of a cleartext HTTP/2 echo server. */
+  h2: string;
   grpcPort: number;
 }
 
@@ -125,6 +128,27 @@ export interface EchoServers {
 export async function startEchoServers(): Promise<EchoServers> {
   const tls = createTestCertificate();
   const plain = http.createServer(echoListener);
+  const h2 = http2.createServer();
+  const h2Sessions = new Set<http2.ServerHttp2Session>();
+  h2.on('session', (session: http2.ServerHttp2Session) => h2Sessions.add(session));
+  h2.on(
+    'stream',
+    (
+      stream: http2.ServerHttp2Stream,
+      _headers: http2.IncomingHttpHeaders,
+      _flags: number,
+      rawHeaders: string[],
+    ) => {
+      stream.resume();
+      const text = JSON.stringify(echoOf(rawHeaders));
+      const half = Math.floor(text.length / 2);
+      stream.respond({ ':status': 200, 'content-type': 'application/json' });
+      stream.write(text.slice(0, half));
+      setTimeout(() => stream.end(text.slice(half)), 5);
+    },
+  );
+  h2.listen(0, '127.0.0.1');
+  await once(h2, 'listening');
   const secure = https.createServer(tls, echoListener);
   for (const server of [plain, secure]) {
     server.listen(0, '127.0.0.1');
@@ -141,12 +165,15 @@ export async function startEchoServers(): Promise<EchoServers> {
   return {
     targets: {
       http: `http://127.0.0.1:${port(plain)}/echo`,
+      h2: `http://127.0.0.1:${(h2.address() as AddressInfo).port}`,
       https: `https://127.0.0.1:${port(secure)}/echo`,
       ca: tls.cert,
       grpcPort,
     },
     close: async () => {
       grpc.forceShutdown();
+      for (const session of h2Sessions) session.destroy();
+      await new Promise<void>((resolve) => h2.close(() => resolve()));
       for (const server of [plain, secure]) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -378,6 +405,36 @@ export function clientRows(): ClientRow[] {
       },
       true,
     ),
+    {
+      name: 'http2 session.request',
+      open(targets) {
+        // One session for every call: it was opened in whichever fork called first.
+        const session = http2.connect(targets.h2);
+        session.on('error', () => {});
+        return {
+          call: (headers) =>
+            new Promise<Called>((resolve, reject) => {
+              const events: Fork[] = [];
+              const stream = session.request({ ...headersOf(headers), ':path': '/echo' });
+              let text = '';
+              stream.setEncoding('utf8');
+              stream.on('response', () => events.push(fork()));
+              stream.on('data', (chunk: string) => {
+                events.push(fork());
+                text += chunk;
+              });
+              stream.on('end', () => {
+                events.push(fork());
+                resolve({ echo: JSON.parse(text) as Echo, events });
+              });
+              stream.on('error', reject);
+            }),
+          close: async () => {
+            session.destroy();
+          },
+        };
+      },
+    },
     {
       name: 'global fetch',
       open: (targets) => ({
