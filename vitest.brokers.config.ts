@@ -7,7 +7,11 @@ const json = process.env.KUBEFORK_TEST_JSON;
 export default defineConfig({
   test: {
     name: 'brokers',
-    include: ['packages/*/test/**/*.broker.test.ts', 'examples/*/test/**/*.broker.test.ts'],
+    include: [
+      'packages/*/test/**/*.broker.test.ts',
+      'examples/*/test/**/*.broker.test.ts',
+      'test/conformance/**/*.broker.test.ts',
+    ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     fileParallelism: false,

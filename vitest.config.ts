@@ -6,7 +6,7 @@ const json = process.env.KUBEFORK_TEST_JSON;
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'test', 'bench'],
+    projects: ['packages/*', 'test', 'test/conformance', 'bench'],
     reporters: json ? ['default', ['json', { outputFile: json }]] : ['default'],
   },
 });

@@ -62,25 +62,4 @@ describe.each(majors)('Express $major: outbound calls from handlers', ({ express
     const carried = { fork: ['alice'], baggage: ['x-fork-identifier=alice'] };
     expect(seenDownstream()).toEqual({ '/by-fetch': carried, '/by-http-get': carried });
   });
-
-  it('sends no fork from a baseline request', async () => {
-    await send(server.base, '/call', { json: {} });
-    const nothing = { fork: [], baggage: [] };
-    expect(seenDownstream()).toEqual({ '/by-fetch': nothing, '/by-http-get': nothing });
-  });
-
-  it('re-emits nothing for an invalid inbound fork id', async () => {
-    await send(server.base, '/call', { headers: { 'x-fork-identifier': 'no spaces' }, json: {} });
-    const nothing = { fork: [], baggage: [] };
-    expect(seenDownstream()).toEqual({ '/by-fetch': nothing, '/by-http-get': nothing });
-  });
-
-  it('re-emits nothing when trust drops the inbound fork id', async () => {
-    await send(server.base, '/call', {
-      headers: { 'x-fork-identifier': 'alice', 'x-untrusted': '1' },
-      json: {},
-    });
-    const nothing = { fork: [], baggage: [] };
-    expect(seenDownstream()).toEqual({ '/by-fetch': nothing, '/by-http-get': nothing });
-  });
 });

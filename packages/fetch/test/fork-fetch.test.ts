@@ -33,14 +33,6 @@ function echo(): Promise<Downstream> {
 }
 
 describe('forkFetch', () => {
-  it('sends the header and our baggage member once from the wrapped fetch in a fork', async () => {
-    const downstream = await startDownstream();
-    const forked = forkFetch(foreignFetch);
-    await runWithForkId('alice', async () => (await forked(downstream.origin)).text());
-    expect(forkOf(downstream)).toEqual(['alice']);
-    expect(valuesOf(only(downstream).rawHeaders, 'baggage')).toEqual(['x-fork-identifier=alice']);
-  });
-
   it('calls the wrapped fetch with the caller’s own arguments outside a fork', async () => {
     const calls: unknown[][] = [];
     const forked = forkFetch(async (...args) => {
@@ -51,27 +43,6 @@ describe('forkFetch', () => {
     await forked('http://orders.test/', init);
     expect(calls).toEqual([['http://orders.test/', init]]);
     expect(calls[0]?.[1]).toBe(init);
-  });
-
-  it('keeps a value the caller set and sends it once', async () => {
-    const downstream = await startDownstream();
-    const forked = forkFetch(foreignFetch);
-    await runWithForkId('alice', async () =>
-      (await forked(downstream.origin, { headers: { 'X-Fork-Identifier': 'bob' } })).text(),
-    );
-    expect(forkOf(downstream)).toEqual(['bob']);
-    expect(valuesOf(only(downstream).rawHeaders, 'baggage')).toEqual(['x-fork-identifier=bob']);
-  });
-
-  it('merges our member into the caller’s baggage, keeping the other members', async () => {
-    const downstream = await startDownstream();
-    const forked = forkFetch(foreignFetch);
-    const headers = new Headers({ baggage: 'userId=42,x-fork-identifier=stale' });
-    await runWithForkId('alice', async () => (await forked(downstream.origin, { headers })).text());
-    expect(valuesOf(only(downstream).rawHeaders, 'baggage')).toEqual([
-      'x-fork-identifier=alice,userId=42',
-    ]);
-    expect(headers.get('baggage')).toBe('userId=42,x-fork-identifier=stale');
   });
 
   it('keeps the method, headers and body of a Request given as input', async () => {
@@ -89,15 +60,6 @@ describe('forkFetch', () => {
     expect(answer).toBe('POST hello text/plain');
     expect(valuesOf(only(downstream).rawHeaders, 'x-extra')).toEqual(['1']);
     expect(forkOf(downstream)).toEqual(['alice']);
-  });
-
-  it('sends nothing of ours to a destination propagateTo rejects', async () => {
-    const downstream = await startDownstream();
-    configure({ propagateTo: () => false });
-    const forked = forkFetch(foreignFetch);
-    await runWithForkId('alice', async () => (await forked(downstream.origin)).text());
-    expect(forkOf(downstream)).toEqual([]);
-    expect(valuesOf(only(downstream).rawHeaders, 'baggage')).toEqual([]);
   });
 
   it('follows a cross-origin redirect itself, sending the fork to the allowed origin only', async () => {

@@ -23,37 +23,6 @@ afterEach(async () => {
 });
 
 describe('instrumentFetch with global fetch (Node’s bundled undici)', () => {
-  it('sends the header and our baggage member exactly once in a fork', async () => {
-    const downstream = await startDownstream();
-    await fetchInChild([{ url: downstream.origin, fork: 'alice' }]);
-    expect(valuesOf(only(downstream).rawHeaders, 'x-fork-identifier')).toEqual(['alice']);
-    expect(valuesOf(only(downstream).rawHeaders, 'baggage')).toEqual(['x-fork-identifier=alice']);
-  });
-
-  it('sends neither header nor baggage outside a fork', async () => {
-    const downstream = await startDownstream();
-    await fetchInChild([{ url: downstream.origin }]);
-    expect(valuesOf(only(downstream).rawHeaders, 'x-fork-identifier')).toEqual([]);
-    expect(valuesOf(only(downstream).rawHeaders, 'baggage')).toEqual([]);
-  });
-
-  it('keeps a value the caller set and sends it once', async () => {
-    const downstream = await startDownstream();
-    const headers = { 'X-Fork-Identifier': 'bob' };
-    await fetchInChild([{ url: downstream.origin, fork: 'alice', headers }]);
-    expect(valuesOf(only(downstream).rawHeaders, 'x-fork-identifier')).toEqual(['bob']);
-    expect(valuesOf(only(downstream).rawHeaders, 'baggage')).toEqual(['x-fork-identifier=bob']);
-  });
-
-  it('merges our member into the caller’s baggage, keeping the other members', async () => {
-    const downstream = await startDownstream();
-    const headers = { baggage: 'userId=42, x-fork-identifier=stale' };
-    await fetchInChild([{ url: downstream.origin, fork: 'alice', headers }]);
-    expect(valuesOf(only(downstream).rawHeaders, 'baggage')).toEqual([
-      'x-fork-identifier=alice,userId=42',
-    ]);
-  });
-
   it('carries the fork across a cross-origin redirect to the allowed origin only', async () => {
     const rejected = await startDownstream();
     const allowed = await startDownstream((_request, response) => {

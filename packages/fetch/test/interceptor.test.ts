@@ -47,13 +47,6 @@ describe('forkInterceptor', () => {
     expect(valuesOf(only(downstream).rawHeaders, 'baggage')).toEqual(['x-fork-identifier=alice']);
   });
 
-  it('sends nothing outside a fork', async () => {
-    const downstream = await startDownstream();
-    await send(downstream.origin, agent(forkInterceptor()));
-    expect(forkOf(downstream)).toEqual([]);
-    expect(valuesOf(only(downstream).rawHeaders, 'baggage')).toEqual([]);
-  });
-
   describe.each([
     ['an object', { 'X-Fork-Identifier': 'bob', baggage: 'userId=42' }],
     ['a flat array', ['X-Fork-Identifier', 'bob', 'baggage', 'userId=42']],

@@ -3,7 +3,7 @@ import { configure, runWithForkId } from '@kubefork/context';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { forkClientInterceptor } from '../src/index.js';
 import {
-  CALL_TYPES,
+  type CALL_TYPES,
   callOfType,
   echoService,
   metadataOf,
@@ -38,23 +38,6 @@ describe('forkClientInterceptor', () => {
     const [received] = (await callOfType(type, over, [], metadata)) as Received[];
     return received!;
   }
-
-  describe.each(CALL_TYPES)('%s call', (type) => {
-    it('carries the fork once in the header and in baggage inside a fork', async () => {
-      const received = await runWithForkId('alice', () => receivedBy(type));
-      expect(received).toEqual({ header: ['alice'], baggage: ['x-fork-identifier=alice'] });
-    });
-
-    it('keeps a header value the caller set', async () => {
-      const metadata = metadataOf(['x-fork-identifier', 'bob']);
-      const received = await runWithForkId('alice', () => receivedBy(type, metadata));
-      expect(received).toEqual({ header: ['bob'], baggage: ['x-fork-identifier=bob'] });
-    });
-
-    it('adds nothing outside a fork', async () => {
-      expect(await receivedBy(type)).toEqual({ header: [], baggage: [] });
-    });
-  });
 
   it('adds nothing in an explicitly baseline scope inside a fork', async () => {
     const received = await runWithForkId('alice', () =>

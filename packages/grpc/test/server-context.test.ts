@@ -63,22 +63,6 @@ describe.each(SERVER_SETUPS)('$name', (setup) => {
       expect(points(replies)).toEqual(POINTS[type]);
       expect(forks(replies)).toEqual(POINTS[type].map(() => 'alice'));
     });
-
-    it('sees no fork anywhere when the call carries none', async () => {
-      const replies = await callOfType(type, await connect(), MESSAGES);
-      expect(points(replies)).toEqual(POINTS[type]);
-      expect(forks(replies)).toEqual(POINTS[type].map(() => null));
-    });
-
-    it('drops the inbound fork when trust returns false', async () => {
-      const replies = await callOfType(
-        type,
-        await connect({ trust: () => false }),
-        MESSAGES,
-        metadataOf(['x-fork-identifier', 'alice']),
-      );
-      expect(forks(replies)).toEqual(POINTS[type].map(() => null));
-    });
   });
 
   describe.each(['clientStream', 'bidi'] as const)('%s call read after an await', (type) => {
@@ -132,19 +116,5 @@ describe.each(SERVER_SETUPS)('$name', (setup) => {
     );
     expect(asked).toEqual([[[], '/kubefork.test.Probe/Unary']]);
     expect(forks(replies)).toEqual(['alice', 'alice', 'alice']);
-  });
-
-  it('serves a call as baseline when trust throws', async () => {
-    const replies = await callOfType(
-      'unary',
-      await connect({
-        trust: () => {
-          throw new Error('trust is broken');
-        },
-      }),
-      MESSAGES,
-      metadataOf(['x-fork-identifier', 'alice']),
-    );
-    expect(forks(replies)).toEqual([null, null, null]);
   });
 });

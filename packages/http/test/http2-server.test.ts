@@ -70,30 +70,6 @@ async function ask(origin: string, headers: http2.OutgoingHttpHeaders = {}): Pro
 }
 
 describe('withForkContext on http2.createServer (compatibility API)', () => {
-  it('runs the listener and what it starts in the fork of the inbound header', async () => {
-    const origin = await compatEcho();
-    expect(await ask(origin, { 'x-fork-identifier': 'alice' })).toBe('alice');
-    expect(await ask(origin)).toBe('baseline');
-    expect(await ask(origin, { baggage: 'userId=1,x-fork-identifier=carol' })).toBe('carol');
-  });
-
-  it('keeps the fork in body data and end listeners when the body arrives after the headers', async () => {
-    const seen: string[] = [];
-    const server = http2.createServer(
-      withForkContext((request: http2.Http2ServerRequest, response) => {
-        request.setEncoding('utf8');
-        request.on('data', (chunk: string) => seen.push(`${chunk}:${getForkId()}`));
-        request.on('end', () => {
-          seen.push(`end:${getForkId()}`);
-          response.end();
-        });
-      }),
-    );
-    const origin = `http://127.0.0.1:${await listenH2(server)}`;
-    await postInPieces(connectH2(origin), { 'x-fork-identifier': 'alice' }, ['ab', 'cd']);
-    expect(seen).toEqual(['ab:alice', 'cd:alice', 'end:alice']);
-  });
-
   it('keeps the fork in listeners on request.stream', async () => {
     const seen: string[] = [];
     const server = http2.createServer(
@@ -223,25 +199,6 @@ describe('withForkStream', () => {
     const origin = `http://127.0.0.1:${await listenH2(server)}`;
     await requestH2(connectH2(origin), { 'x-a': '1' });
     expect(seen).toEqual([true, '1', 'number', ['1']]);
-  });
-
-  it('serves baseline when trust says no, throws or answers asynchronously', async () => {
-    const byHeader = await streamEcho({
-      trust: (_stream, headers) => headers['x-internal'] === '1',
-    });
-    const throwing = await streamEcho({
-      trust: () => {
-        throw new Error('policy bug');
-      },
-    });
-    const asynchronous = await streamEcho({ trust: (async () => true) as never });
-    const alice = { 'x-fork-identifier': 'alice' };
-    expect([
-      await ask(byHeader, alice),
-      await ask(byHeader, { ...alice, 'x-internal': '1' }),
-      await ask(throwing, alice),
-      await ask(asynchronous, alice),
-    ]).toEqual(['baseline', 'alice', 'baseline', 'baseline']);
   });
 
   it('serves an invalid value as baseline, tells onInvalid, and re-emits nothing', async () => {

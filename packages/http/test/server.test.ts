@@ -62,18 +62,6 @@ describe('withForkContext', () => {
     expect(await get(port, { 'x-fork-identifier': 'alice' })).toBe('alice');
   });
 
-  it('runs a request without a fork id as baseline', async () => {
-    const port = await forkEcho();
-    expect(await get(port)).toBe('baseline');
-  });
-
-  it('honours a configured alias header and the baggage member', async () => {
-    configure({ aliases: ['x-fork-identifer'] });
-    const port = await forkEcho();
-    expect(await get(port, { 'x-fork-identifer': 'bob' })).toBe('bob');
-    expect(await get(port, { baggage: 'userId=1,x-fork-identifier=carol' })).toBe('carol');
-  });
-
   it('serves an invalid inbound value as baseline, tells onInvalid, and re-emits nothing', async () => {
     const reported: [string, InvalidReason][] = [];
     configure({ onInvalid: (value, reason) => reported.push([value, reason]) });
@@ -94,44 +82,6 @@ describe('withForkContext', () => {
     expect(reported).toEqual([['alice/../admin', 'pattern']]);
     expect(valuesOf(only(downstream).rawHeaders, 'x-fork-identifier')).toEqual([]);
     expect(valuesOf(only(downstream).rawHeaders, 'baggage')).toEqual([]);
-  });
-
-  it('drops the inbound fork when trust returns false', async () => {
-    const port = await forkEcho({ trust: (request) => request.headers['x-internal'] === '1' });
-    expect(await get(port, { 'x-fork-identifier': 'alice' })).toBe('baseline');
-    expect(await get(port, { 'x-fork-identifier': 'alice', 'x-internal': '1' })).toBe('alice');
-  });
-
-  it('serves baseline when trust throws', async () => {
-    const port = await forkEcho({
-      trust: () => {
-        throw new Error('policy bug');
-      },
-    });
-    expect(await get(port, { 'x-fork-identifier': 'alice' })).toBe('baseline');
-  });
-
-  it('serves baseline when trust is asynchronous: only a synchronous true trusts', async () => {
-    const port = await forkEcho({ trust: (async () => true) as never });
-    expect(await get(port, { 'x-fork-identifier': 'alice' })).toBe('baseline');
-  });
-
-  it('keeps the fork in body data and end listeners when the body arrives after the headers', async () => {
-    const seen: string[] = [];
-    const server = http.createServer(
-      withForkContext((request, response) => {
-        request.on('data', () => seen.push(`data:${getForkId()}`));
-        request.on('end', () => {
-          seen.push(`end:${getForkId()}`);
-          response.end();
-        });
-      }),
-    );
-    const port = await listen(server);
-    const head =
-      'POST / HTTP/1.1\r\nHost: x\r\nx-fork-identifier: alice\r\nContent-Length: 4\r\nConnection: close\r\n\r\n';
-    await sendInPieces(port, head, ['ab', 'cd']);
-    expect(seen).toEqual(['data:alice', 'data:alice', 'end:alice']);
   });
 
   it('keeps the fork in body listeners of a chunked body sent in pieces', async () => {
