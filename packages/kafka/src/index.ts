@@ -2,6 +2,8 @@
 
 export type { ForkableConsumer, ForkConsumerOptions, ForkMessage } from './consumer.js';
 export { forkConsumer, runInMessageFork } from './consumer.js';
+export type { ForkAwareOptions } from './fork-aware.js';
+export { forkGroupId } from './fork-aware.js';
 export type { KafkaHeaders } from './headers.js';
 export type { ForkableSender } from './producer.js';
 export { forkProducer } from './producer.js';

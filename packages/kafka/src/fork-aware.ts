@@ -1,0 +1,435 @@
+import { isValidForkId, runWithForkId } from '@kubefork/context';
+import { checkOptions, checkTrust, invalidOption } from '@kubefork/context/integration';
+import type {
+  Admin,
+  Consumer,
+  ConsumerConfig,
+  ConsumerGroupJoinEvent,
+  EachMessagePayload,
+  Kafka,
+} from 'kafkajs';
+import { type ForkMessage, forkIdOfMessage } from './consumer.js';
+import { markWrapped, wrapMethod } from './wrap.js';
+
+/** Options of a fork-aware `forkConsumer(kafka, config, options)`. */
+export interface ForkAwareOptions {
+  /** Must be `true`: this consumer applies the routing rule (its fork's messages only, or the baseline's). */
+  forkAware: true;
+  /**
+   * The fork this worker runs in. Default: the `KUBEFORK_FORK_ID` environment variable (which a
+   * Fork sets on its copies); unset or empty means the baseline worker.
+   */
+  forkId?: string;
+  /** How often the baseline asks the broker which forks have a live consumer group, in ms. Default 2000. */
+  refreshMs?: number;
+  /** As for `forkConsumer(consumer, { trust })`: an untrusted message is the baseline's. */
+  trust?: (message: ForkMessage) => boolean;
+}
+
+type Trust = (message: ForkMessage) => boolean;
+type EachMessage = (payload: EachMessagePayload) => Promise<void>;
+
+export const DEFAULT_REFRESH_MS = 2_000;
+const ENV = 'KUBEFORK_FORK_ID';
+
+/** The consumer group of fork `forkId` of the consumers in group `groupId`. */
+export function forkGroupId(groupId: string, forkId: string): string {
+  return `${groupId}.fork.${forkId}`;
+}
+
+/** The KafkaJS client, checked: a fork-aware consumer needs its `consumer` and `admin`. */
+function checkKafka(kafka: unknown): Kafka {
+  const client = kafka as { consumer?: unknown; admin?: unknown } | null;
+  if (
+    client === null ||
+    typeof client !== 'object' ||
+    typeof client.consumer !== 'function' ||
+    typeof client.admin !== 'function'
+  ) {
+    throw invalidOption('kafka', kafka, 'a KafkaJS Kafka client (new Kafka(...))');
+  }
+  return kafka as Kafka;
+}
+
+function ownFork(option: unknown): string | undefined {
+  if (option !== undefined) {
+    if (!isValidForkId(option)) throw invalidOption('forkId', option, 'a valid fork id');
+    return option;
+  }
+  const env = process.env[ENV];
+  if (env === undefined || env === '') return undefined;
+  // A copy told the wrong fork must not fall back to consuming as the baseline.
+  if (!isValidForkId(env)) throw invalidOption(ENV, env, 'a valid fork id, or unset');
+  return env;
+}
+
+function checkRefresh(value: unknown): number {
+  if (value === undefined) return DEFAULT_REFRESH_MS;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 10 || value > 3_600_000) {
+    throw invalidOption('refreshMs', value, 'a number of milliseconds from 10 to 3600000');
+  }
+  return value;
+}
+
+/** Topics named in `subscribe({ topic })` or `subscribe({ topics })` (regular expressions are not tracked). */
+function trackSubscriptions(consumer: Consumer, topics: Set<string>): void {
+  wrapMethod(
+    consumer,
+    'subscribe',
+    (subscribe) =>
+      function forkAwareSubscribe(this: unknown, subscription: unknown, ...rest: unknown[]) {
+        const { topic, topics: list } = (subscription ?? {}) as {
+          topic?: unknown;
+          topics?: unknown;
+        };
+        for (const name of [topic, ...(Array.isArray(list) ? list : [])]) {
+          if (typeof name === 'string') topics.add(name);
+        }
+        return subscribe.call(this, subscription, ...rest);
+      },
+  );
+}
+
+/** The `eachMessage` of a `run` config; `eachBatch` cannot be routed message by message. */
+function eachMessageOf(config: unknown): EachMessage {
+  const { eachMessage, eachBatch } = (config ?? {}) as {
+    eachMessage?: unknown;
+    eachBatch?: unknown;
+  };
+  if (eachBatch !== undefined) {
+    throw invalidOption('eachBatch', eachBatch, 'absent: a fork-aware consumer routes eachMessage');
+  }
+  if (typeof eachMessage !== 'function') {
+    throw invalidOption('eachMessage', eachMessage, 'a function ({ message }) => Promise<void>');
+  }
+  return eachMessage as EachMessage;
+}
+
+/** A group's committed offsets of one topic, by partition; partitions without one are absent. */
+async function committed(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): Promise<Map<number, bigint>> {
+  const out = new Map<number, bigint>();
+  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  for (const { partition, offset } of entry?.partitions ?? []) {
+    const value = BigInt(offset);
+    if (value >= 0n) out.set(partition, value);
+  }
+  return out;
+}
+
+/** Connects `admin` once; disconnecting the consumer disconnects it too and runs `stop`. */
+function withAdmin(consumer: Consumer, admin: Admin, stop: () => void): () => Promise<void> {
+  let connected: Promise<void> | undefined;
+  wrapMethod(
+    consumer,
+    'disconnect',
+    (disconnect) =>
+      async function forkAwareDisconnect(this: unknown, ...args: unknown[]) {
+        stop();
+        try {
+          await disconnect.apply(this, args);
+        } finally {
+          if (connected !== undefined) await admin.disconnect();
+        }
+      },
+  );
+  return () => {
+    connected ??= admin.connect();
+    return connected;
+  };
+}
+
+/**
+ * A fork's worker: joins `<group>.fork.<id>`, handles the messages of its fork (in that fork) and
+ * commits every other message unhandled. On its group's first join it starts where the baseline
+ * group has committed, when that is further on than its own group's offsets: messages before
+ * that are done (handled by the baseline, or by this fork earlier), and no later message can have
+ * been skipped by a baseline that has not yet seen this group.
+ */
+function forkWorker(kafka: Kafka, config: ConsumerConfig, own: string, trust: Trust | undefined) {
+  const baseline = config.groupId;
+  const group = forkGroupId(baseline, own);
+  const consumer = kafka.consumer({ ...config, groupId: group });
+  const admin = kafka.admin();
+  const topics = new Set<string>();
+  trackSubscriptions(consumer, topics);
+  const connectAdmin = withAdmin(consumer, admin, () => {});
+  // topic → partition → where the baseline group is further on than ours, for the first join.
+  const start = new Map<string, Map<number, bigint>>();
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, function forkJoined(event: ConsumerGroupJoinEvent) {
+    if (joined) return;
+    joined = true;
+    for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
+      for (const partition of partitions) {
+        const offset = start.get(topic)?.get(partition);
+        // Seeks set now apply before the first fetch (KafkaJS seeks at the start of each fetch).
+        if (offset !== undefined) consumer.seek({ topic, partition, offset: String(offset) });
+      }
+    }
+  });
+
+  wrapMethod(
+    consumer,
+    'run',
+    (run) =>
+      async function forkAwareRun(this: unknown, runConfig: unknown, ...rest: unknown[]) {
+        const handler = eachMessageOf(runConfig);
+        await connectAdmin();
+        for (const topic of topics) {
+          const [mine, theirs] = await Promise.all([
+            committed(admin, group, topic),
+            committed(admin, baseline, topic),
+          ]);
+          const ahead = new Map<number, bigint>();
+          for (const [partition, offset] of theirs) {
+            if (offset > (mine.get(partition) ?? -1n)) ahead.set(partition, offset);
+          }
+          start.set(topic, ahead);
+        }
+        function forkEachMessage(this: unknown, payload: EachMessagePayload): Promise<void> {
+          // Another fork's message or the baseline's: committed with the rest, not handled here.
+          if (forkIdOfMessage(payload.message, trust) !== own) return Promise.resolve();
+          return runWithForkId(own, () => handler.call(this, payload));
+        }
+        return run.call(this, { ...(runConfig as object), eachMessage: forkEachMessage }, ...rest);
+      },
+  );
+  markWrapped(consumer);
+  return consumer;
+}
+
+/** What the baseline knows of one partition it consumes. */
+interface PartitionState {
+  /** One past the highest offset handled or skipped: a lower offset is read again after a seek. */
+  high: bigint;
+  /** Fork → first offset skipped for it (its group was live) since it was last taken over. */
+  readonly skippedFrom: Map<string, bigint>;
+  /** Fork → offsets to handle when read again: the fork left, its skipped messages are ours. */
+  readonly replay: Map<string, { from: bigint; to: bigint }>;
+  /** Fork → its group committed up to here before it left: messages below are done. */
+  readonly doneBelow: Map<string, bigint>;
+  /** A takeover asked for a seek that no read has shown yet: keep `replay` until it has. */
+  seeking: boolean;
+}
+
+const partitionKey = (topic: string, partition: number) => `${partition}:${topic}`;
+
+/**
+ * The baseline worker: handles messages without a fork and those of forks that have no live
+ * consumer group of their own, skips (commits unhandled) those of forks that have one. Live forks
+ * come from the admin API: groups `<group>.fork.<id>` with members, asked every `refreshMs`. When
+ * a fork's group is no longer live, the baseline seeks back to where that group had committed and
+ * handles, on this second read, only that fork's messages it had skipped.
+ */
+function baselineWorker(
+  kafka: Kafka,
+  config: ConsumerConfig,
+  refreshMs: number,
+  trust: Trust | undefined,
+) {
+  const baseline = config.groupId;
+  const prefix = forkGroupId(baseline, '');
+  const consumer = kafka.consumer(config);
+  const admin = kafka.admin();
+  const topics = new Set<string>();
+  const live = new Set<string>();
+  const partitions = new Map<string, PartitionState>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  trackSubscriptions(consumer, topics);
+  const connectAdmin = withAdmin(consumer, admin, () => {
+    stopped = true;
+    clearTimeout(timer);
+  });
+
+  consumer.on(consumer.events.GROUP_JOIN, function baselineJoined(event: ConsumerGroupJoinEvent) {
+    // A partition given to another member starts afresh if it comes back.
+    const kept = new Set<string>();
+    for (const [topic, list] of Object.entries(event.payload.memberAssignment)) {
+      for (const partition of list) kept.add(partitionKey(topic, partition));
+    }
+    for (const key of partitions.keys()) if (!kept.has(key)) partitions.delete(key);
+  });
+
+  async function liveForks(): Promise<Set<string>> {
+    const { groups } = await admin.listGroups();
+    const ids = groups
+      .map(({ groupId }) => groupId)
+      .filter((id) => id.startsWith(prefix) && isValidForkId(id.slice(prefix.length)));
+    const out = new Set<string>();
+    if (ids.length === 0) return out;
+    const described = await admin.describeGroups(ids);
+    for (const { groupId, members, state } of described.groups) {
+      if (members.length > 0 && state !== 'Empty' && state !== 'Dead') {
+        out.add(groupId.slice(prefix.length));
+      }
+    }
+    return out;
+  }
+
+  async function refresh(): Promise<void> {
+    const now = await liveForks();
+    for (const fork of now) live.add(fork);
+    const left = [...live].filter((fork) => !now.has(fork));
+    if (left.length > 0) await takeOver(left);
+  }
+
+  /** The forks in `left` have no live group any more: their skipped messages become ours. */
+  async function takeOver(left: readonly string[]): Promise<void> {
+    // Where each fork's group got to, read while we still skip its messages.
+    const done = new Map<string, Map<string, bigint>>();
+    for (const fork of left) {
+      const byKey = new Map<string, bigint>();
+      for (const topic of topics) {
+        for (const [partition, offset] of await committed(
+          admin,
+          forkGroupId(baseline, fork),
+          topic,
+        )) {
+          byKey.set(partitionKey(topic, partition), offset);
+        }
+      }
+      done.set(fork, byKey);
+    }
+    // Synchronous from here: no message is handled between this decision and the seeks.
+    const seeks = new Map<string, bigint>();
+    for (const fork of left) {
+      live.delete(fork);
+      for (const [key, state] of partitions) {
+        const skippedFrom = state.skippedFrom.get(fork);
+        state.skippedFrom.delete(fork);
+        const from = done.get(fork)?.get(key) ?? skippedFrom;
+        if (from === undefined) continue;
+        if (from >= state.high) {
+          state.doneBelow.set(fork, from);
+          continue;
+        }
+        state.replay.set(fork, { from, to: state.high });
+        state.seeking = true;
+        const seek = seeks.get(key);
+        if (seek === undefined || from < seek) seeks.set(key, from);
+      }
+    }
+    for (const [key, offset] of seeks) {
+      const colon = key.indexOf(':');
+      const topic = key.slice(colon + 1);
+      const partition = Number(key.slice(0, colon));
+      try {
+        // With autoCommit KafkaJS commits the earlier offset too: a crash before the second read
+        // ends reads again from there (duplicates, nothing lost).
+        consumer.seek({ topic, partition, offset: String(offset) });
+      } catch {
+        // Not running any more.
+      }
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(function refreshForks() {
+      refresh()
+        .catch(() => {
+          // Keep the last known forks: a stale set only delays a takeover or duplicates a few
+          // messages of a fork that just joined; the next refresh tries again.
+        })
+        .finally(schedule);
+    }, refreshMs);
+    timer.unref();
+  }
+
+  /** Whether the baseline handles this message; records what it skips. */
+  function decide(state: PartitionState, offset: bigint, fork: string | undefined): boolean {
+    if (offset < state.high) {
+      // Read again after a takeover's seek: only a departed fork's messages we had skipped.
+      state.seeking = false;
+      if (fork === undefined || live.has(fork)) return false;
+      const range = state.replay.get(fork);
+      return range !== undefined && offset >= range.from && offset < range.to;
+    }
+    // Past every range read again (a read of the current batch may still precede the seek).
+    if (!state.seeking) state.replay.clear();
+    if (fork === undefined) return true;
+    if (live.has(fork)) {
+      if (!state.skippedFrom.has(fork)) state.skippedFrom.set(fork, offset);
+      return false;
+    }
+    const done = state.doneBelow.get(fork);
+    if (done === undefined) return true;
+    if (offset < done) return false;
+    state.doneBelow.delete(fork);
+    return true;
+  }
+
+  wrapMethod(
+    consumer,
+    'run',
+    (run) =>
+      async function forkAwareRun(this: unknown, runConfig: unknown, ...rest: unknown[]) {
+        const handler = eachMessageOf(runConfig);
+        await connectAdmin();
+        stopped = false;
+        await refresh();
+        clearTimeout(timer);
+        schedule();
+        async function baselineEachMessage(this: unknown, payload: EachMessagePayload) {
+          const { topic, partition, message } = payload;
+          const key = partitionKey(topic, partition);
+          let state = partitions.get(key);
+          if (state === undefined) {
+            state = {
+              high: 0n,
+              skippedFrom: new Map(),
+              replay: new Map(),
+              doneBelow: new Map(),
+              seeking: false,
+            };
+            partitions.set(key, state);
+          }
+          const offset = BigInt(message.offset);
+          const fork = forkIdOfMessage(message, trust);
+          if (decide(state, offset, fork)) {
+            await runWithForkId(fork, () => handler.call(this, payload));
+          }
+          // Only once handled: a handler that throws gets the message again as new.
+          if (offset >= state.high) state.high = offset + 1n;
+        }
+        return run.call(
+          this,
+          { ...(runConfig as object), eachMessage: baselineEachMessage },
+          ...rest,
+        );
+      },
+  );
+  markWrapped(consumer);
+  return consumer;
+}
+
+/**
+ * The fork-aware form of `forkConsumer`: creates the consumer of group `config.groupId` for this
+ * process's fork. See `forkConsumer`.
+ */
+export function forkAwareConsumer(kafka: unknown, config: unknown, options: unknown): Consumer {
+  const checked = checkOptions(options, ['forkAware', 'forkId', 'refreshMs', 'trust']);
+  if (checked.forkAware !== true) throw invalidOption('forkAware', checked.forkAware, 'true');
+  const trust = checkTrust<Trust>(checked.trust, '(message) => boolean');
+  const refreshMs = checkRefresh(checked.refreshMs);
+  const own = ownFork(checked.forkId);
+  const client = checkKafka(kafka);
+  const groupId = (config as { groupId?: unknown } | null)?.groupId;
+  if (
+    config === null ||
+    typeof config !== 'object' ||
+    typeof groupId !== 'string' ||
+    groupId === ''
+  ) {
+    throw invalidOption('groupId', groupId, 'a non-empty string');
+  }
+  const consumerConfig = config as ConsumerConfig;
+  return own === undefined
+    ? baselineWorker(client, consumerConfig, refreshMs, trust)
+    : forkWorker(client, consumerConfig, own, trust);
+}
