@@ -1,14 +1,9 @@
 import { runWithForkId } from '@kubefork/context';
-import { checkOptions, checkTrust, isTrusted } from '@kubefork/context/integration';
+import { checkOptions, checkTrust } from '@kubefork/context/integration';
 import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
 import { type ForkAwareOptions, forkAwareConsumer } from './fork-aware.js';
-import { forkIdOfHeaders } from './headers.js';
+import { type ForkMessage, forkIdOfMessage, type Trust } from './message-fork.js';
 import { isWrapped, markWrapped, wrapMethod } from './wrap.js';
-
-/** A consumed message as far as this package reads it: its headers. */
-export interface ForkMessage {
-  readonly headers?: unknown;
-}
 
 /** Options of `forkConsumer` and `runInMessageFork`. */
 export interface ForkConsumerOptions {
@@ -20,8 +15,6 @@ export interface ForkConsumerOptions {
    */
   trust?: (message: ForkMessage) => boolean;
 }
-
-type Trust = (message: ForkMessage) => boolean;
 
 /** The parts of a KafkaJS `Consumer` this package wraps. */
 export interface ForkableConsumer {
@@ -36,22 +29,6 @@ const batchTrust = new WeakMap<object, Trust>();
 
 function resolveTrust(options: ForkConsumerOptions | undefined): Trust | undefined {
   return checkTrust<Trust>(checkOptions(options, ['trust']).trust, '(message) => boolean');
-}
-
-/**
- * The fork a message is handled in: its headers' fork when trusted and valid, else undefined
- * (baseline, and `onInvalid` told about an invalid value). Never throws.
- */
-export function forkIdOfMessage(message: unknown, trust: Trust | undefined): string | undefined {
-  if (message === null || typeof message !== 'object') return undefined;
-  if (!isTrusted(trust, message as ForkMessage)) return undefined;
-  let headers: unknown;
-  try {
-    headers = (message as ForkMessage).headers;
-  } catch {
-    return undefined;
-  }
-  return forkIdOfHeaders(headers);
 }
 
 /**

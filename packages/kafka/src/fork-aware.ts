@@ -8,7 +8,7 @@ import type {
   EachMessagePayload,
   Kafka,
 } from 'kafkajs';
-import { type ForkMessage, forkIdOfMessage } from './consumer.js';
+import { type ForkMessage, forkIdOfMessage, type Trust } from './message-fork.js';
 import { markWrapped, wrapMethod } from './wrap.js';
 
 /** Options of a fork-aware `forkConsumer(kafka, config, options)`. */
@@ -26,7 +26,6 @@ export interface ForkAwareOptions {
   trust?: (message: ForkMessage) => boolean;
 }
 
-type Trust = (message: ForkMessage) => boolean;
 type EachMessage = (payload: EachMessagePayload) => Promise<void>;
 
 export const DEFAULT_REFRESH_MS = 2_000;
