@@ -205,15 +205,20 @@ function forkWorker(kafka: Kafka, config: ConsumerConfig, own: string, trust: Tr
 interface PartitionState {
   /** One past the highest offset handled or skipped: a lower offset is read again after a seek. */
   high: bigint;
+  /** One past the offset read last (lower than `high` while reading again). */
+  cursor: bigint;
   /** Fork → first offset skipped for it (its group was live) since it was last taken over. */
   readonly skippedFrom: Map<string, bigint>;
   /** Fork → offsets to handle when read again: the fork left, its skipped messages are ours. */
   readonly replay: Map<string, { from: bigint; to: bigint }>;
   /** Fork → its group committed up to here before it left: messages below are done. */
   readonly doneBelow: Map<string, bigint>;
-  /** A takeover asked for a seek that no read has shown yet: keep `replay` until it has. */
+  /** A takeover asked for a seek (to `seekTarget`) that no read has shown yet: keep `replay` until it has. */
   seeking: boolean;
+  seekTarget: bigint;
 }
+
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
 
 const partitionKey = (topic: string, partition: number) => `${partition}:${topic}`;
 
@@ -307,10 +312,17 @@ function baselineWorker(
           state.doneBelow.set(fork, from);
           continue;
         }
-        state.replay.set(fork, { from, to: state.high });
+        // A seek not yet applied, or a second read under way, must not be jumped over.
+        let target = from;
+        if (state.seeking) target = min(target, state.seekTarget);
+        else if (state.replay.size > 0 && state.cursor < state.high)
+          target = min(target, state.cursor);
+        const earlier = state.replay.get(fork);
+        state.replay.set(fork, { from: min(from, earlier?.from ?? from), to: state.high });
         state.seeking = true;
+        state.seekTarget = target;
         const seek = seeks.get(key);
-        if (seek === undefined || from < seek) seeks.set(key, from);
+        if (seek === undefined || target < seek) seeks.set(key, target);
       }
     }
     for (const [key, offset] of seeks) {
@@ -381,10 +393,12 @@ function baselineWorker(
           if (state === undefined) {
             state = {
               high: 0n,
+              cursor: 0n,
               skippedFrom: new Map(),
               replay: new Map(),
               doneBelow: new Map(),
               seeking: false,
+              seekTarget: 0n,
             };
             partitions.set(key, state);
           }
@@ -394,6 +408,7 @@ function baselineWorker(
             await runWithForkId(fork, () => handler.call(this, payload));
           }
           // Only once handled: a handler that throws gets the message again as new.
+          state.cursor = offset + 1n;
           if (offset >= state.high) state.high = offset + 1n;
         }
         return run.call(
