@@ -156,7 +156,7 @@ function forkWorker(kafka: Kafka, config: ConsumerConfig, own: string, trust: Tr
   const topics = new Set<string>();
   trackSubscriptions(consumer, topics);
   const connectAdmin = withAdmin(consumer, admin, () => {});
-  // topic → partition → where the baseline group is further on than ours, for the first join.
+  // topic → partition → where to start on the first join: our group's offset or the baseline's.
   const start = new Map<string, Map<number, bigint>>();
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, function forkJoined(event: ConsumerGroupJoinEvent) {
@@ -183,7 +183,9 @@ function forkWorker(kafka: Kafka, config: ConsumerConfig, own: string, trust: Tr
             committed(admin, group, topic),
             committed(admin, baseline, topic),
           ]);
-          const ahead = new Map<number, bigint>();
+          // Always seek, also to our own offset: the baseline deletes a departed fork's group, and a
+          // group deleted between this read and our join would otherwise start by `fromBeginning`.
+          const ahead = new Map(mine);
           for (const [partition, offset] of theirs) {
             if (offset > (mine.get(partition) ?? -1n)) ahead.set(partition, offset);
           }
@@ -250,6 +252,86 @@ function baselineWorker(
     clearTimeout(timer);
   });
 
+  /** Fork → partitions whose second read for it has not ended; its group is deleted after. */
+  const pending = new Map<string, Set<string>>();
+  /** Forks whose group another baseline member may still need (never deleted by this one). */
+  const keep = new Set<string>();
+  /** Partition → departed forks' ranges to read again on the first join (see `run`). */
+  let recovery = new Map<string, { high: bigint; ranges: Map<string, bigint> }>();
+
+  function stateOf(key: string): PartitionState {
+    let state = partitions.get(key);
+    if (state === undefined) {
+      state = {
+        high: 0n,
+        cursor: 0n,
+        skippedFrom: new Map(),
+        replay: new Map(),
+        doneBelow: new Map(),
+        seeking: false,
+        seekTarget: 0n,
+      };
+      partitions.set(key, state);
+    }
+    return state;
+  }
+
+  function seek(key: string, offset: bigint): void {
+    const colon = key.indexOf(':');
+    try {
+      // With autoCommit KafkaJS commits the earlier offset too: a crash before the second read
+      // ends reads again from there (duplicates, nothing lost).
+      consumer.seek({
+        topic: key.slice(colon + 1),
+        partition: Number(key.slice(0, colon)),
+        offset: String(offset),
+      });
+    } catch {
+      // Not running any more.
+    }
+  }
+
+  /**
+   * Plans the second read of `fork`'s messages from `from` up to what this partition has read;
+   * returns where to seek, or undefined when the fork's group is ahead of us.
+   */
+  function plan(key: string, state: PartitionState, fork: string, from: bigint) {
+    if (from >= state.high) {
+      state.doneBelow.set(fork, from);
+      return undefined;
+    }
+    // A seek not yet applied, or a second read under way, must not be jumped over.
+    let target = from;
+    if (state.seeking) target = min(target, state.seekTarget);
+    else if (state.replay.size > 0 && state.cursor < state.high) {
+      target = min(target, state.cursor);
+    }
+    const earlier = state.replay.get(fork);
+    state.replay.set(fork, { from: min(from, earlier?.from ?? from), to: state.high });
+    state.seeking = true;
+    state.seekTarget = target;
+    const keys = pending.get(fork) ?? new Set<string>();
+    keys.add(key);
+    pending.set(fork, keys);
+    return target;
+  }
+
+  /**
+   * A fork's second reads have all ended: delete its (empty) group. Its offsets are then no
+   * longer needed, and a baseline starting later takes any group it still finds for a fork that
+   * left while no baseline ran (see `run`). The broker refuses if the fork came back meanwhile.
+   */
+  function settle(fork: string, key?: string): void {
+    const keys = pending.get(fork);
+    if (key !== undefined) keys?.delete(key);
+    if (keys !== undefined && keys.size > 0) return;
+    pending.delete(fork);
+    if (live.has(fork) || keep.has(fork) || stopped) return;
+    admin.deleteGroups([forkGroupId(baseline, fork)]).catch(() => {
+      // Back already, or the broker is unreachable: the group stays, nothing is lost.
+    });
+  }
+
   consumer.on(consumer.events.GROUP_JOIN, function baselineJoined(event: ConsumerGroupJoinEvent) {
     // A partition given to another member starts afresh if it comes back.
     const kept = new Set<string>();
@@ -257,48 +339,77 @@ function baselineWorker(
       for (const partition of list) kept.add(partitionKey(topic, partition));
     }
     for (const key of partitions.keys()) if (!kept.has(key)) partitions.delete(key);
+    // First join: read again what forks that left while no baseline ran had not handled. Seeks
+    // set now apply before the first fetch.
+    const shared = new Set<string>();
+    for (const [key, { high, ranges }] of recovery) {
+      if (!kept.has(key)) {
+        // Another member reads this partition: it needs the fork's group, which therefore stays.
+        for (const fork of ranges.keys()) shared.add(fork);
+        continue;
+      }
+      const state = stateOf(key);
+      state.high = high;
+      state.cursor = high;
+      let target: bigint | undefined;
+      for (const [fork, from] of ranges) {
+        if (live.has(fork)) continue;
+        const at = plan(key, state, fork, from);
+        if (at !== undefined) target = target === undefined ? at : min(target, at);
+      }
+      if (target !== undefined) seek(key, target);
+    }
+    const forks = new Set([...recovery.values()].flatMap(({ ranges }) => [...ranges.keys()]));
+    recovery = new Map();
+    for (const fork of shared) keep.add(fork);
+    for (const fork of forks) if (!pending.has(fork)) settle(fork);
   });
 
-  async function liveForks(): Promise<Set<string>> {
+  /** The forks whose group has members, and those whose group exists without any. */
+  async function forkGroups(): Promise<{ live: Set<string>; idle: Set<string> }> {
     const { groups } = await admin.listGroups();
     const ids = groups
       .map(({ groupId }) => groupId)
       .filter((id) => id.startsWith(prefix) && isValidForkId(id.slice(prefix.length)));
-    const out = new Set<string>();
+    const out = { live: new Set<string>(), idle: new Set<string>() };
     if (ids.length === 0) return out;
     const described = await admin.describeGroups(ids);
     for (const { groupId, members, state } of described.groups) {
-      if (members.length > 0 && state !== 'Empty' && state !== 'Dead') {
-        out.add(groupId.slice(prefix.length));
-      }
+      const fork = groupId.slice(prefix.length);
+      if (members.length > 0 && state !== 'Empty' && state !== 'Dead') out.live.add(fork);
+      else if (state !== 'Dead') out.idle.add(fork);
     }
     return out;
   }
 
-  async function refresh(): Promise<void> {
-    const now = await liveForks();
+  /** Committed offsets of `fork`'s group, by partition key, over the subscribed topics. */
+  async function forkOffsets(fork: string): Promise<Map<string, bigint>> {
+    const byKey = new Map<string, bigint>();
+    for (const topic of topics) {
+      for (const [partition, offset] of await committed(
+        admin,
+        forkGroupId(baseline, fork),
+        topic,
+      )) {
+        byKey.set(partitionKey(topic, partition), offset);
+      }
+    }
+    return byKey;
+  }
+
+  async function refresh(): Promise<Set<string>> {
+    const { live: now, idle } = await forkGroups();
     for (const fork of now) live.add(fork);
     const left = [...live].filter((fork) => !now.has(fork));
     if (left.length > 0) await takeOver(left);
+    return idle;
   }
 
   /** The forks in `left` have no live group any more: their skipped messages become ours. */
   async function takeOver(left: readonly string[]): Promise<void> {
     // Where each fork's group got to, read while we still skip its messages.
     const done = new Map<string, Map<string, bigint>>();
-    for (const fork of left) {
-      const byKey = new Map<string, bigint>();
-      for (const topic of topics) {
-        for (const [partition, offset] of await committed(
-          admin,
-          forkGroupId(baseline, fork),
-          topic,
-        )) {
-          byKey.set(partitionKey(topic, partition), offset);
-        }
-      }
-      done.set(fork, byKey);
-    }
+    for (const fork of left) done.set(fork, await forkOffsets(fork));
     // Synchronous from here: no message is handled between this decision and the seeks.
     const seeks = new Map<string, bigint>();
     for (const fork of left) {
@@ -308,35 +419,15 @@ function baselineWorker(
         state.skippedFrom.delete(fork);
         const from = done.get(fork)?.get(key) ?? skippedFrom;
         if (from === undefined) continue;
-        if (from >= state.high) {
-          state.doneBelow.set(fork, from);
-          continue;
+        const target = plan(key, state, fork, from);
+        const earlier = seeks.get(key);
+        if (target !== undefined && (earlier === undefined || target < earlier)) {
+          seeks.set(key, target);
         }
-        // A seek not yet applied, or a second read under way, must not be jumped over.
-        let target = from;
-        if (state.seeking) target = min(target, state.seekTarget);
-        else if (state.replay.size > 0 && state.cursor < state.high)
-          target = min(target, state.cursor);
-        const earlier = state.replay.get(fork);
-        state.replay.set(fork, { from: min(from, earlier?.from ?? from), to: state.high });
-        state.seeking = true;
-        state.seekTarget = target;
-        const seek = seeks.get(key);
-        if (seek === undefined || target < seek) seeks.set(key, target);
       }
     }
-    for (const [key, offset] of seeks) {
-      const colon = key.indexOf(':');
-      const topic = key.slice(colon + 1);
-      const partition = Number(key.slice(0, colon));
-      try {
-        // With autoCommit KafkaJS commits the earlier offset too: a crash before the second read
-        // ends reads again from there (duplicates, nothing lost).
-        consumer.seek({ topic, partition, offset: String(offset) });
-      } catch {
-        // Not running any more.
-      }
-    }
+    for (const [key, offset] of seeks) seek(key, offset);
+    for (const fork of left) if (!pending.has(fork)) settle(fork);
   }
 
   function schedule(): void {
@@ -352,17 +443,26 @@ function baselineWorker(
     timer.unref();
   }
 
+  /** The second read of this partition has ended. */
+  function endReplay(key: string, state: PartitionState): void {
+    if (state.replay.size === 0) return;
+    const forks = [...state.replay.keys()];
+    state.replay.clear();
+    for (const departed of forks) settle(departed, key);
+  }
+
   /** Whether the baseline handles this message; records what it skips. */
-  function decide(state: PartitionState, offset: bigint, fork: string | undefined): boolean {
+  function decide(key: string, state: PartitionState, offset: bigint, fork: string | undefined) {
     if (offset < state.high) {
       // Read again after a takeover's seek: only a departed fork's messages we had skipped.
       state.seeking = false;
-      if (fork === undefined || live.has(fork)) return false;
-      const range = state.replay.get(fork);
-      return range !== undefined && offset >= range.from && offset < range.to;
+      const range = fork === undefined || live.has(fork) ? undefined : state.replay.get(fork);
+      const handle = range !== undefined && offset >= range.from && offset < range.to;
+      if (offset + 1n === state.high) endReplay(key, state);
+      return handle;
     }
     // Past every range read again (a read of the current batch may still precede the seek).
-    if (!state.seeking) state.replay.clear();
+    if (!state.seeking) endReplay(key, state);
     if (fork === undefined) return true;
     if (live.has(fork)) {
       if (!state.skippedFrom.has(fork)) state.skippedFrom.set(fork, offset);
@@ -375,6 +475,31 @@ function baselineWorker(
     return true;
   }
 
+  /**
+   * Forks whose group exists without members when the baseline starts may have left while no
+   * baseline ran: their messages between their group's offsets and ours were skipped and never
+   * handled. (A fork taken over by a running baseline has its group deleted afterwards.)
+   */
+  async function planRecovery(idle: ReadonlySet<string>): Promise<void> {
+    recovery = new Map();
+    if (idle.size === 0) return;
+    const ours = new Map<string, bigint>();
+    for (const topic of topics) {
+      for (const [partition, offset] of await committed(admin, baseline, topic)) {
+        ours.set(partitionKey(topic, partition), offset);
+      }
+    }
+    for (const fork of idle) {
+      for (const [key, from] of await forkOffsets(fork)) {
+        const high = ours.get(key);
+        if (high === undefined || from >= high) continue;
+        const entry = recovery.get(key) ?? { high, ranges: new Map<string, bigint>() };
+        entry.ranges.set(fork, from);
+        recovery.set(key, entry);
+      }
+    }
+  }
+
   wrapMethod(
     consumer,
     'run',
@@ -383,28 +508,16 @@ function baselineWorker(
         const handler = eachMessageOf(runConfig);
         await connectAdmin();
         stopped = false;
-        await refresh();
+        await planRecovery(await refresh());
         clearTimeout(timer);
         schedule();
         async function baselineEachMessage(this: unknown, payload: EachMessagePayload) {
           const { topic, partition, message } = payload;
           const key = partitionKey(topic, partition);
-          let state = partitions.get(key);
-          if (state === undefined) {
-            state = {
-              high: 0n,
-              cursor: 0n,
-              skippedFrom: new Map(),
-              replay: new Map(),
-              doneBelow: new Map(),
-              seeking: false,
-              seekTarget: 0n,
-            };
-            partitions.set(key, state);
-          }
+          const state = stateOf(key);
           const offset = BigInt(message.offset);
           const fork = forkIdOfMessage(message, trust);
-          if (decide(state, offset, fork)) {
+          if (decide(key, state, offset, fork)) {
             await runWithForkId(fork, () => handler.call(this, payload));
           }
           // Only once handled: a handler that throws gets the message again as new.

@@ -77,7 +77,7 @@ function handlings(): Map<number, Handling[]> {
 }
 
 /** Sends one message per entry, in the entry's fork, through the fork-carrying producer. */
-async function send(forks: readonly Fork[]): Promise<number[]> {
+async function send(forks: readonly Fork[], topic = TOPIC): Promise<number[]> {
   const numbers: number[] = [];
   for (let i = 0; i < forks.length; i += 100) {
     const chunk = forks.slice(i, i + 100);
@@ -87,7 +87,7 @@ async function send(forks: readonly Fork[]): Promise<number[]> {
         numbers.push(n);
         sent.set(n, { fork: f, at: Date.now() });
         return runWithForkId(f, () =>
-          producer.send({ topic: TOPIC, messages: [{ key: String(n), value: String(n) }] }),
+          producer.send({ topic, messages: [{ key: String(n), value: String(n) }] }),
         );
       }),
     );
@@ -174,10 +174,15 @@ function tally(numbers: readonly number[], expected: (n: number) => Worker | und
   return out;
 }
 
-async function startAlice(): Promise<{ child: ChildProcess; spawnedAt: number; joinedAt: number }> {
+async function startAlice({
+  topic = TOPIC,
+  group = GROUP,
+  delayMs = 0,
+} = {}): Promise<{ child: ChildProcess; spawnedAt: number; joinedAt: number }> {
   const log = join(dir, `alice-${workers.length}.log`);
   const spawnedAt = Date.now();
-  const child = fork(WORKER, [broker.address, TOPIC, GROUP, log, String(SESSION_MS)], {
+  const args = [broker.address, topic, group, log, String(SESSION_MS), String(delayMs)];
+  const child = fork(WORKER, args, {
     env: { ...process.env, KUBEFORK_FORK_ID: 'alice' },
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -206,24 +211,17 @@ async function aliceGroupMembers(): Promise<number> {
   return groups[0]?.members.length ?? 0;
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kubefork-fork-aware-'));
-  broker = await startKafka();
-  kafka = broker.client();
-  await broker.createTopics([TOPIC], 3);
-  admin = kafka.admin();
-  producer = forkProducer(kafka.producer());
-  await Promise.all([admin.connect(), producer.connect()]);
-
-  baseline = forkConsumer(
+/** A baseline worker in this process; resolves once it has joined its group. */
+async function startBaseline(group: string, topic: string): Promise<Consumer> {
+  const consumer = forkConsumer(
     kafka,
-    { groupId: GROUP, maxWaitTimeInMs: 100 },
+    { groupId: group, maxWaitTimeInMs: 100 },
     { forkAware: true, refreshMs: REFRESH_MS },
   );
-  const joined = new Promise((resolve) => baseline.on(baseline.events.GROUP_JOIN, resolve));
-  await baseline.connect();
-  await baseline.subscribe({ topics: [TOPIC], fromBeginning: true });
-  await baseline.run({
+  const joined = new Promise((resolve) => consumer.on(consumer.events.GROUP_JOIN, resolve));
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
     eachMessage: async ({ message }) => {
       baselineHandled.push({
         seq: Number(String(message.value)),
@@ -233,6 +231,19 @@ beforeAll(async () => {
     },
   });
   await joined;
+  return consumer;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kubefork-fork-aware-'));
+  broker = await startKafka();
+  kafka = broker.client();
+  await broker.createTopics([TOPIC], 3);
+  admin = kafka.admin();
+  producer = forkProducer(kafka.producer());
+  await Promise.all([admin.connect(), producer.connect()]);
+
+  baseline = await startBaseline(GROUP, TOPIC);
   await startAlice();
   // The baseline's next refresh sees alice's group.
   await sleep(REFRESH_MS * 2 + 300);
@@ -392,6 +403,44 @@ describe('fork-aware consumers', () => {
 
   it('hands alice’s messages back to her worker when it restarts after a kill', async () => {
     await restart('restart after kill');
+  });
+});
+
+describe('a fork that leaves while no baseline runs', () => {
+  it('has its unhandled messages read again by the next baseline, none lost', async () => {
+    const topic = 'shipments';
+    const group = 'shipping';
+    await broker.createTopics([topic], 2);
+    const first = await startBaseline(group, topic);
+    // alice's worker lags (100 ms a message): the baseline skips past her messages long before
+    // she has handled them.
+    await startAlice({ topic, group, delayMs: 100 });
+    await sleep(REFRESH_MS * 2 + 300);
+    const forks: Fork[] = Array.from({ length: 40 }, (_, i) => (i % 4 === 3 ? undefined : 'alice'));
+    const numbers = await send(forks, topic);
+    const unforked = numbers.filter((n) => sent.get(n)?.fork === undefined);
+    await until(() => allHandled(unforked), 10_000, 'the baseline read past alice’s messages');
+    await first.disconnect();
+    alice().send('stop');
+    await once(alice(), 'exit');
+    const seen = handlings();
+    const byAlice = numbers.filter((n) => seen.get(n)?.some((h) => h.worker === 'alice')).length;
+    expect(byAlice).toBeLessThan(30); // she left some of her 30 unhandled
+    const second = await startBaseline(group, topic);
+    try {
+      await until(() => allHandled(numbers), 15_000, 'alice’s messages read again');
+      await sleep(REFRESH_MS * 2);
+    } finally {
+      await second.disconnect();
+    }
+    const result = tally(numbers, () => undefined);
+    report(
+      `fork left while no baseline ran: alice handled ${byAlice} of 30, the next baseline ` +
+        `${30 - byAlice} more; ${result.duplicates} duplicates, ${result.lost} lost`,
+    );
+    expect(result).toMatchObject({ lost: 0, wrongFork: 0 });
+    const { groups } = await admin.describeGroups([forkGroupId(group, 'alice')]);
+    expect(groups[0]?.state).toBe('Dead'); // taken over, then deleted
   });
 });
 

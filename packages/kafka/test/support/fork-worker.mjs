@@ -2,13 +2,14 @@
 // can stop it gracefully (IPC 'stop': disconnect, leave the group) or kill it (SIGKILL: no leave,
 // the broker notices after the session timeout). Runs the built package (`tsc -b` first).
 // Every handled message is appended to LOG synchronously ("<value> <fork or -> <ms>"), so what it
-// handled survives a SIGKILL. Usage: node fork-worker.mjs BROKER TOPIC GROUP LOG SESSION_MS
+// handled survives a SIGKILL; DELAY_MS makes each handling that slow (a worker that lags).
+// Usage: node fork-worker.mjs BROKER TOPIC GROUP LOG SESSION_MS [DELAY_MS]
 import { appendFileSync } from 'node:fs';
 import { getForkId } from '@kubefork/context';
 import { Kafka, logLevel } from 'kafkajs';
 import { forkConsumer } from '../../dist/index.js';
 
-const [broker, topic, groupId, log, session] = process.argv.slice(2);
+const [broker, topic, groupId, log, session, delay = '0'] = process.argv.slice(2);
 const kafka = new Kafka({
   clientId: 'fork-worker',
   brokers: [broker],
@@ -32,6 +33,7 @@ await consumer.connect();
 await consumer.subscribe({ topics: [topic], fromBeginning: true });
 await consumer.run({
   eachMessage: async ({ message }) => {
+    if (delay !== '0') await new Promise((done) => setTimeout(done, Number(delay)));
     appendFileSync(log, `${message.value} ${getForkId() ?? '-'} ${Date.now()}\n`);
   },
 });
