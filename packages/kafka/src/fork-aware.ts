@@ -31,6 +31,9 @@ type EachMessage = (payload: EachMessagePayload) => Promise<void>;
 export const DEFAULT_REFRESH_MS = 2_000;
 const ENV = 'KUBEFORK_FORK_ID';
 
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+const max = (a: bigint, b: bigint) => (a > b ? a : b);
+
 /** The consumer group of fork `forkId` of the consumers in group `groupId`. */
 export function forkGroupId(groupId: string, forkId: string): string {
   return `${groupId}.fork.${forkId}`;
@@ -70,19 +73,23 @@ function checkRefresh(value: unknown): number {
   return value;
 }
 
-/** Topics named in `subscribe({ topic })` or `subscribe({ topics })` (regular expressions are not tracked). */
-function trackSubscriptions(consumer: Consumer, topics: Set<string>): void {
+/**
+ * Topics named in `subscribe({ topic })` or `subscribe({ topics })` (regular expressions are not
+ * tracked), each with its `fromBeginning`.
+ */
+function trackSubscriptions(consumer: Consumer, topics: Map<string, boolean>): void {
   wrapMethod(
     consumer,
     'subscribe',
     (subscribe) =>
       function forkAwareSubscribe(this: unknown, subscription: unknown, ...rest: unknown[]) {
-        const { topic, topics: list } = (subscription ?? {}) as {
-          topic?: unknown;
-          topics?: unknown;
-        };
+        const {
+          topic,
+          topics: list,
+          fromBeginning,
+        } = (subscription ?? {}) as { topic?: unknown; topics?: unknown; fromBeginning?: unknown };
         for (const name of [topic, ...(Array.isArray(list) ? list : [])]) {
-          if (typeof name === 'string') topics.add(name);
+          if (typeof name === 'string') topics.set(name, fromBeginning === true);
         }
         return subscribe.call(this, subscription, ...rest);
       },
@@ -153,7 +160,7 @@ function forkWorker(kafka: Kafka, config: ConsumerConfig, own: string, trust: Tr
   const group = forkGroupId(baseline, own);
   const consumer = kafka.consumer({ ...config, groupId: group });
   const admin = kafka.admin();
-  const topics = new Set<string>();
+  const topics = new Map<string, boolean>();
   trackSubscriptions(consumer, topics);
   const connectAdmin = withAdmin(consumer, admin, () => {});
   // topic → partition → where to start on the first join: our group's offset or the baseline's.
@@ -178,18 +185,28 @@ function forkWorker(kafka: Kafka, config: ConsumerConfig, own: string, trust: Tr
       async function forkAwareRun(this: unknown, runConfig: unknown, ...rest: unknown[]) {
         const handler = eachMessageOf(runConfig);
         await connectAdmin();
-        for (const topic of topics) {
-          const [mine, theirs] = await Promise.all([
+        for (const [topic, fromBeginning] of topics) {
+          const [mine, theirs, ends] = await Promise.all([
             committed(admin, group, topic),
             committed(admin, baseline, topic),
+            admin.fetchTopicOffsets(topic),
           ]);
-          // Always seek, also to our own offset: the baseline deletes a departed fork's group, and a
-          // group deleted between this read and our join would otherwise start by `fromBeginning`.
-          const ahead = new Map(mine);
-          for (const [partition, offset] of theirs) {
-            if (offset > (mine.get(partition) ?? -1n)) ahead.set(partition, offset);
+          // Every partition gets a start, so the seek commits one: the baseline then always knows
+          // from where this group has handled (a group that handled nothing on a partition yet
+          // would otherwise have no offset there). Also our own offset: the baseline deletes a
+          // departed fork's group, and one deleted between this read and our join would start
+          // by `fromBeginning`.
+          const at = new Map<number, bigint>();
+          for (const { partition, low, high } of ends) {
+            const own = mine.get(partition);
+            const base = theirs.get(partition);
+            const fallback = BigInt(fromBeginning ? low : high);
+            at.set(
+              partition,
+              own === undefined && base === undefined ? fallback : max(own ?? -1n, base ?? -1n),
+            );
           }
-          start.set(topic, ahead);
+          start.set(topic, at);
         }
         function forkEachMessage(this: unknown, payload: EachMessagePayload): Promise<void> {
           // Another fork's message or the baseline's: committed with the rest, not handled here.
@@ -220,8 +237,6 @@ interface PartitionState {
   seekTarget: bigint;
 }
 
-const min = (a: bigint, b: bigint) => (a < b ? a : b);
-
 const partitionKey = (topic: string, partition: number) => `${partition}:${topic}`;
 
 /**
@@ -241,15 +256,18 @@ function baselineWorker(
   const prefix = forkGroupId(baseline, '');
   const consumer = kafka.consumer(config);
   const admin = kafka.admin();
-  const topics = new Set<string>();
+  const topics = new Map<string, boolean>();
   const live = new Set<string>();
   const partitions = new Map<string, PartitionState>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   trackSubscriptions(consumer, topics);
+  const deletions = new Set<NodeJS.Timeout>();
   const connectAdmin = withAdmin(consumer, admin, () => {
     stopped = true;
     clearTimeout(timer);
+    for (const deletion of deletions) clearTimeout(deletion);
+    deletions.clear();
   });
 
   /** Fork → partitions whose second read for it has not ended; its group is deleted after. */
@@ -317,19 +335,30 @@ function baselineWorker(
   }
 
   /**
-   * A fork's second reads have all ended: delete its (empty) group. Its offsets are then no
-   * longer needed, and a baseline starting later takes any group it still finds for a fork that
-   * left while no baseline ran (see `run`). The broker refuses if the fork came back meanwhile.
+   * A fork's second reads have all ended: delete its (empty) group, after the other baseline
+   * members have had time to read its offsets. They are then no longer needed, and a baseline
+   * starting later takes any group it still finds for a fork that left while no baseline ran
+   * (see `planRecovery`). The broker refuses if the fork came back meanwhile.
    */
   function settle(fork: string, key?: string): void {
     const keys = pending.get(fork);
     if (key !== undefined) keys?.delete(key);
     if (keys !== undefined && keys.size > 0) return;
     pending.delete(fork);
-    if (live.has(fork) || keep.has(fork) || stopped) return;
-    admin.deleteGroups([forkGroupId(baseline, fork)]).catch(() => {
-      // Back already, or the broker is unreachable: the group stays, nothing is lost.
-    });
+    if (keep.has(fork)) return;
+    // Other baseline members read the group's offsets at their own next refresh: give them two.
+    const timer = setTimeout(
+      function deleteForkGroup() {
+        deletions.delete(timer);
+        if (live.has(fork) || pending.has(fork) || stopped) return;
+        admin.deleteGroups([forkGroupId(baseline, fork)]).catch(() => {
+          // Back already, gone already, or the broker is unreachable: nothing is lost.
+        });
+      },
+      2 * refreshMs + 1_000,
+    );
+    timer.unref();
+    deletions.add(timer);
   }
 
   consumer.on(consumer.events.GROUP_JOIN, function baselineJoined(event: ConsumerGroupJoinEvent) {
@@ -385,7 +414,7 @@ function baselineWorker(
   /** Committed offsets of `fork`'s group, by partition key, over the subscribed topics. */
   async function forkOffsets(fork: string): Promise<Map<string, bigint>> {
     const byKey = new Map<string, bigint>();
-    for (const topic of topics) {
+    for (const topic of topics.keys()) {
       for (const [partition, offset] of await committed(
         admin,
         forkGroupId(baseline, fork),
@@ -484,7 +513,7 @@ function baselineWorker(
     recovery = new Map();
     if (idle.size === 0) return;
     const ours = new Map<string, bigint>();
-    for (const topic of topics) {
+    for (const topic of topics.keys()) {
       for (const [partition, offset] of await committed(admin, baseline, topic)) {
         ours.set(partitionKey(topic, partition), offset);
       }

@@ -427,9 +427,16 @@ describe('a fork that leaves while no baseline runs', () => {
     const byAlice = numbers.filter((n) => seen.get(n)?.some((h) => h.worker === 'alice')).length;
     expect(byAlice).toBeLessThan(30); // she left some of her 30 unhandled
     const second = await startBaseline(group, topic);
+    let state: string | undefined;
     try {
       await until(() => allHandled(numbers), 15_000, 'alice’s messages read again');
-      await sleep(REFRESH_MS * 2);
+      // Taken over, her group is deleted (after two refreshes and a second).
+      const deadline = Date.now() + REFRESH_MS * 2 + 5_000;
+      do {
+        await sleep(100);
+        const { groups } = await admin.describeGroups([forkGroupId(group, 'alice')]);
+        state = groups[0]?.state;
+      } while (state !== 'Dead' && Date.now() < deadline);
     } finally {
       await second.disconnect();
     }
@@ -439,8 +446,7 @@ describe('a fork that leaves while no baseline runs', () => {
         `${30 - byAlice} more; ${result.duplicates} duplicates, ${result.lost} lost`,
     );
     expect(result).toMatchObject({ lost: 0, wrongFork: 0 });
-    const { groups } = await admin.describeGroups([forkGroupId(group, 'alice')]);
-    expect(groups[0]?.state).toBe('Dead'); // taken over, then deleted
+    expect(state).toBe('Dead');
   });
 });
 
