@@ -32,7 +32,6 @@ export const DEFAULT_REFRESH_MS = 2_000;
 const ENV = 'KUBEFORK_FORK_ID';
 
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
-const max = (a: bigint, b: bigint) => (a > b ? a : b);
 
 /** The consumer group of fork `forkId` of the consumers in group `groupId`. */
 export function forkGroupId(groupId: string, forkId: string): string {
@@ -150,10 +149,10 @@ function withAdmin(consumer: Consumer, admin: Admin, stop: () => void): () => Pr
 
 /**
  * A fork's worker: joins `<group>.fork.<id>`, handles the messages of its fork (in that fork) and
- * commits every other message unhandled. On its group's first join it starts where the baseline
- * group has committed, when that is further on than its own group's offsets: messages before
- * that are done (handled by the baseline, or by this fork earlier), and no later message can have
- * been skipped by a baseline that has not yet seen this group.
+ * commits every other message unhandled. On its group's first join it seeks every partition to
+ * its group's offset, or, when its group has none (new, or deleted by the baseline after a
+ * takeover), to the baseline group's: messages before that are handled, and no later message can
+ * have been skipped by a baseline that has not yet seen this group.
  */
 function forkWorker(kafka: Kafka, config: ConsumerConfig, own: string, trust: Trust | undefined) {
   const baseline = config.groupId;
@@ -163,7 +162,7 @@ function forkWorker(kafka: Kafka, config: ConsumerConfig, own: string, trust: Tr
   const topics = new Map<string, boolean>();
   trackSubscriptions(consumer, topics);
   const connectAdmin = withAdmin(consumer, admin, () => {});
-  // topic → partition → where to start on the first join: our group's offset or the baseline's.
+  // topic → partition → where to start on the first join.
   const start = new Map<string, Map<number, bigint>>();
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, function forkJoined(event: ConsumerGroupJoinEvent) {
@@ -191,19 +190,17 @@ function forkWorker(kafka: Kafka, config: ConsumerConfig, own: string, trust: Tr
             committed(admin, baseline, topic),
             admin.fetchTopicOffsets(topic),
           ]);
-          // Every partition gets a start, so the seek commits one: the baseline then always knows
-          // from where this group has handled (a group that handled nothing on a partition yet
-          // would otherwise have no offset there). Also our own offset: the baseline deletes a
-          // departed fork's group, and one deleted between this read and our join would start
-          // by `fromBeginning`.
+          // Our group's offset when it has one: either another replica is live (the baseline
+          // skips for it) or the baseline has not finished taking over from our last run (it
+          // deletes our group once it has); starting later would lose what was skipped. Else the
+          // baseline's: everything before it is handled. Else where `fromBeginning` says. Every
+          // partition gets a start, so the seek commits one and the baseline always knows from
+          // where this group took over, even where it has handled nothing yet.
           const at = new Map<number, bigint>();
           for (const { partition, low, high } of ends) {
-            const own = mine.get(partition);
-            const base = theirs.get(partition);
-            const fallback = BigInt(fromBeginning ? low : high);
             at.set(
               partition,
-              own === undefined && base === undefined ? fallback : max(own ?? -1n, base ?? -1n),
+              mine.get(partition) ?? theirs.get(partition) ?? BigInt(fromBeginning ? low : high),
             );
           }
           start.set(topic, at);

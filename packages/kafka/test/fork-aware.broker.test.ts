@@ -206,6 +206,18 @@ function alice(): ChildProcess {
   return current.child;
 }
 
+/** The group's state once it is `wanted`, or whatever it is after a while. */
+async function groupState(groupId: string, wanted: string): Promise<string | undefined> {
+  // A taken-over fork's group is deleted two refreshes and a second after its second read.
+  const deadline = Date.now() + REFRESH_MS * 2 + 6_000;
+  for (;;) {
+    const { groups } = await admin.describeGroups([groupId]);
+    const state = groups[0]?.state;
+    if (state === wanted || Date.now() > deadline) return state;
+    await sleep(100);
+  }
+}
+
 async function aliceGroupMembers(): Promise<number> {
   const { groups } = await admin.describeGroups([forkGroupId(GROUP, 'alice')]);
   return groups[0]?.members.length ?? 0;
@@ -328,6 +340,9 @@ describe('fork-aware consumers', () => {
   });
 
   async function restart(label: string): Promise<void> {
+    // The baseline has taken over and deleted alice's group (so she starts at the baseline's
+    // offsets, not at her own old ones).
+    expect(await groupState(forkGroupId(GROUP, 'alice'), 'Dead')).toBe('Dead');
     const traffic = stream();
     await sleep(500);
     const { spawnedAt, joinedAt } = await startAlice();
@@ -430,13 +445,7 @@ describe('a fork that leaves while no baseline runs', () => {
     let state: string | undefined;
     try {
       await until(() => allHandled(numbers), 15_000, 'alice’s messages read again');
-      // Taken over, her group is deleted (after two refreshes and a second).
-      const deadline = Date.now() + REFRESH_MS * 2 + 5_000;
-      do {
-        await sleep(100);
-        const { groups } = await admin.describeGroups([forkGroupId(group, 'alice')]);
-        state = groups[0]?.state;
-      } while (state !== 'Dead' && Date.now() < deadline);
+      state = await groupState(forkGroupId(group, 'alice'), 'Dead');
     } finally {
       await second.disconnect();
     }
