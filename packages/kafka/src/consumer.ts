@@ -1,12 +1,9 @@
 import { runWithForkId } from '@kubefork/context';
-import { checkOptions, checkTrust, isTrusted } from '@kubefork/context/integration';
-import { forkIdOfHeaders } from './headers.js';
+import { checkOptions, checkTrust } from '@kubefork/context/integration';
+import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
+import { type ForkAwareOptions, forkAwareConsumer } from './fork-aware.js';
+import { type ForkMessage, forkIdOfMessage, type Trust } from './message-fork.js';
 import { isWrapped, markWrapped, wrapMethod } from './wrap.js';
-
-/** A consumed message as far as this package reads it: its headers. */
-export interface ForkMessage {
-  readonly headers?: unknown;
-}
 
 /** Options of `forkConsumer` and `runInMessageFork`. */
 export interface ForkConsumerOptions {
@@ -18,8 +15,6 @@ export interface ForkConsumerOptions {
    */
   trust?: (message: ForkMessage) => boolean;
 }
-
-type Trust = (message: ForkMessage) => boolean;
 
 /** The parts of a KafkaJS `Consumer` this package wraps. */
 export interface ForkableConsumer {
@@ -34,22 +29,6 @@ const batchTrust = new WeakMap<object, Trust>();
 
 function resolveTrust(options: ForkConsumerOptions | undefined): Trust | undefined {
   return checkTrust<Trust>(checkOptions(options, ['trust']).trust, '(message) => boolean');
-}
-
-/**
- * The fork a message is handled in: its headers' fork when trusted and valid, else undefined
- * (baseline, and `onInvalid` told about an invalid value). Never throws.
- */
-function forkIdOfMessage(message: unknown, trust: Trust | undefined): string | undefined {
-  if (message === null || typeof message !== 'object') return undefined;
-  if (!isTrusted(trust, message as ForkMessage)) return undefined;
-  let headers: unknown;
-  try {
-    headers = (message as ForkMessage).headers;
-  } catch {
-    return undefined;
-  }
-  return forkIdOfHeaders(headers);
 }
 
 /**
@@ -104,6 +83,48 @@ export function runInMessageFork<T>(
  * await consumer.run({ eachMessage: async ({ message }) => console.log(getForkId()) }); // 'alice'
  */
 export function forkConsumer<C extends ForkableConsumer>(
+  consumer: C,
+  options?: ForkConsumerOptions,
+): C;
+/**
+ * A fork-aware consumer of group `config.groupId`: alice's messages reach alice's fork of the
+ * worker, everything else the baseline worker, like HTTP routing by the mesh. The process's fork
+ * is `options.forkId`, else the `KUBEFORK_FORK_ID` environment variable (set by a Fork on its
+ * copies); without one this is the baseline worker.
+ *
+ * - A fork's worker joins group `<groupId>.fork.<id>`, handles only its fork's messages (in that
+ *   fork) and commits the others unhandled.
+ * - The baseline worker joins `groupId`, handles messages without a fork and those of forks
+ *   without a live group, and commits the others unhandled. It learns which fork groups are live
+ *   from the admin API every `refreshMs`; when one is gone it reads that fork's messages again
+ *   from where the fork's group had committed, so none is lost.
+ *
+ * At-least-once; during a membership change some messages of that fork may be handled twice
+ * (see the README for the windows). Handle with `eachMessage` only; subscribe by topic name.
+ * Throws a `TypeError` for a bad option, an invalid `forkId` or `KUBEFORK_FORK_ID`, or a config
+ * without `groupId`; `run` throws one for `eachBatch`.
+ *
+ * @example
+ * import { Kafka } from 'kafkajs';
+ * import { forkConsumer } from '@kubefork/kafka';
+ *
+ * const kafka = new Kafka({ brokers: ['kafka:9092'] });
+ * const consumer = forkConsumer(kafka, { groupId: 'billing' }, { forkAware: true });
+ * await consumer.connect();
+ * await consumer.subscribe({ topics: ['orders'] });
+ * await consumer.run({ eachMessage: async ({ message }) => bill(message) }); // in the message's fork
+ */
+export function forkConsumer(
+  kafka: Kafka,
+  config: ConsumerConfig,
+  options: ForkAwareOptions,
+): Consumer;
+export function forkConsumer(consumerOrKafka: unknown, second?: unknown, third?: unknown): unknown {
+  if (third !== undefined) return forkAwareConsumer(consumerOrKafka, second, third);
+  return wrapConsumer(consumerOrKafka as ForkableConsumer, second as ForkConsumerOptions);
+}
+
+function wrapConsumer<C extends ForkableConsumer>(
   consumer: C,
   options: ForkConsumerOptions = {},
 ): C {
