@@ -395,8 +395,12 @@ function baselineWorker(
         ends = undefined;
         return false;
       }
-      const ours = await ourOffsets();
-      for (const [key, end] of ends) if (end > 0n && (ours.get(key) ?? 0n) < end) return false;
+      // Done where the baseline group has committed past the end, or the fork's group had (the
+      // fork handled everything there; e.g. a partition the baseline has read nothing of).
+      const [ours, theirs] = await Promise.all([ourOffsets(), forkOffsets(fork)]);
+      for (const [key, end] of ends) {
+        if (end > 0n && (ours.get(key) ?? 0n) < end && (theirs.get(key) ?? 0n) < end) return false;
+      }
       if (!current()) return true;
       await admin.deleteGroups([forkGroupId(baseline, fork)]);
       if (retiring.get(fork) === token) retiring.delete(fork);
