@@ -229,6 +229,8 @@ interface PartitionState {
   readonly replay: Map<string, { from: bigint; to: bigint }>;
   /** Fork → its group committed up to here before it left: messages below are done. */
   readonly doneBelow: Map<string, bigint>;
+  /** Forks whose skipped range here has been planned for a second read (or found handled). */
+  readonly taken: Set<string>;
   /** A takeover asked for a seek (to `seekTarget`) that no read has shown yet: keep `replay` until it has. */
   seeking: boolean;
   seekTarget: bigint;
@@ -279,6 +281,8 @@ function baselineWorker(
   /** The partitions of the last join, and how many joins there have been. */
   let assigned = new Set<string>();
   let joins = 0;
+  /** This member's id at the last join. */
+  let memberId: string | undefined;
   /** Idle fork groups must be read again since the last join (cleared once that has been planned). */
   let recoverIdle = false;
 
@@ -291,6 +295,7 @@ function baselineWorker(
         skippedFrom: new Map(),
         replay: new Map(),
         doneBelow: new Map(),
+        taken: new Set(),
         seeking: false,
         seekTarget: 0n,
       };
@@ -319,6 +324,7 @@ function baselineWorker(
    * returns where to seek, or undefined when the fork's group is ahead of us.
    */
   function plan(state: PartitionState, fork: string, from: bigint) {
+    state.taken.add(fork);
     if (from >= state.high) {
       state.doneBelow.set(fork, from);
       return undefined;
@@ -420,14 +426,21 @@ function baselineWorker(
   }
 
   consumer.on(consumer.events.GROUP_JOIN, function baselineJoined(event: ConsumerGroupJoinEvent) {
-    // What this member knew of its partitions may be stale now (a partition may have moved, and
-    // come back, in between): start afresh, and read idle fork groups' ranges again.
+    // What this member knew of a partition is stale unless it owned it in the previous generation
+    // too, as the same member (then nobody else did in between): the others start afresh, and idle fork groups'
+    // ranges are read again on them.
     joins++;
+    const previous = assigned;
     assigned = new Set();
     for (const [topic, list] of Object.entries(event.payload.memberAssignment)) {
       for (const partition of list) assigned.add(partitionKey(topic, partition));
     }
-    partitions.clear();
+    // A member dropped from a generation (its session expired) rejoins under a new member id.
+    const consecutive = event.payload.memberId === memberId;
+    memberId = event.payload.memberId;
+    for (const key of partitions.keys()) {
+      if (!consecutive || !previous.has(key) || !assigned.has(key)) partitions.delete(key);
+    }
     recoverIdle = true;
     refreshNow();
   });
@@ -468,7 +481,11 @@ function baselineWorker(
     const generation = joins;
     const again = recoverIdle;
     const { live: now, idle } = await forkGroups();
-    for (const fork of now) live.add(fork);
+    for (const fork of now) {
+      live.add(fork);
+      // Skipped again from now on: a later departure needs a second read again.
+      for (const state of partitions.values()) state.taken.delete(fork);
+    }
     const left = new Set([...live].filter((fork) => !now.has(fork)));
     if (again) for (const fork of idle) left.add(fork);
     if (left.size > 0 && !(await takeOver([...left], generation))) return;
@@ -503,6 +520,8 @@ function baselineWorker(
       live.delete(fork);
       for (const key of assigned) {
         const state = stateOf(key);
+        // Already planned here, by this member, since the fork was last live.
+        if (state.taken.has(fork)) continue;
         const skippedFrom = state.skippedFrom.get(fork);
         state.skippedFrom.delete(fork);
         const from = done.get(fork)?.get(key) ?? skippedFrom;
