@@ -229,6 +229,8 @@ interface PartitionState {
   readonly replay: Map<string, { from: bigint; to: bigint }>;
   /** Fork → its group committed up to here before it left: messages below are done. */
   readonly doneBelow: Map<string, bigint>;
+  /** Forks whose skipped range here has been planned for a second read (or found handled). */
+  readonly taken: Set<string>;
   /** A takeover asked for a seek (to `seekTarget`) that no read has shown yet: keep `replay` until it has. */
   seeking: boolean;
   seekTarget: bigint;
@@ -242,6 +244,14 @@ const partitionKey = (topic: string, partition: number) => `${partition}:${topic
  * come from the admin API: groups `<group>.fork.<id>` with members, asked every `refreshMs`. When
  * a fork's group is no longer live, the baseline seeks back to where that group had committed and
  * handles, on this second read, only that fork's messages it had skipped.
+ *
+ * What a member remembers does not survive a rebalance of the baseline group (a partition may move,
+ * and a seek KafkaJS has not applied yet stays with the partition's former owner). The durable
+ * record is the two groups' committed offsets: the departed fork's group says from where its
+ * messages may be unhandled, the baseline's up to where they were read. So on every join each
+ * member reads that range again for every idle fork group, on the partitions it now owns, and a
+ * fork's group is deleted only once the baseline group has committed, on every partition, past
+ * what the topic held after every member had planned its second read, with no rebalance since.
  */
 function baselineWorker(
   kafka: Kafka,
@@ -259,20 +269,22 @@ function baselineWorker(
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   trackSubscriptions(consumer, topics);
-  const deletions = new Set<NodeJS.Timeout>();
+  /** Fork → the timer of its group's deletion (see `retire`). */
+  const retiring = new Map<string, { timer?: NodeJS.Timeout }>();
   const connectAdmin = withAdmin(consumer, admin, () => {
     stopped = true;
     clearTimeout(timer);
-    for (const deletion of deletions) clearTimeout(deletion);
-    deletions.clear();
+    for (const { timer: pending } of retiring.values()) clearTimeout(pending);
+    retiring.clear();
   });
 
-  /** Fork → partitions whose second read for it has not ended; its group is deleted after. */
-  const pending = new Map<string, Set<string>>();
-  /** Forks whose group another baseline member may still need (never deleted by this one). */
-  const keep = new Set<string>();
-  /** Partition → departed forks' ranges to read again on the first join (see `run`). */
-  let recovery = new Map<string, { high: bigint; ranges: Map<string, bigint> }>();
+  /** The partitions of the last join, and how many joins there have been. */
+  let assigned = new Set<string>();
+  let joins = 0;
+  /** This member's id at the last join. */
+  let memberId: string | undefined;
+  /** Idle fork groups must be read again since the last join (cleared once that has been planned). */
+  let recoverIdle = false;
 
   function stateOf(key: string): PartitionState {
     let state = partitions.get(key);
@@ -283,6 +295,7 @@ function baselineWorker(
         skippedFrom: new Map(),
         replay: new Map(),
         doneBelow: new Map(),
+        taken: new Set(),
         seeking: false,
         seekTarget: 0n,
       };
@@ -310,7 +323,8 @@ function baselineWorker(
    * Plans the second read of `fork`'s messages from `from` up to what this partition has read;
    * returns where to seek, or undefined when the fork's group is ahead of us.
    */
-  function plan(key: string, state: PartitionState, fork: string, from: bigint) {
+  function plan(state: PartitionState, fork: string, from: bigint) {
+    state.taken.add(fork);
     if (from >= state.high) {
       state.doneBelow.set(fork, from);
       return undefined;
@@ -325,70 +339,110 @@ function baselineWorker(
     state.replay.set(fork, { from: min(from, earlier?.from ?? from), to: state.high });
     state.seeking = true;
     state.seekTarget = target;
-    const keys = pending.get(fork) ?? new Set<string>();
-    keys.add(key);
-    pending.set(fork, keys);
     return target;
   }
 
+  /** The baseline group's committed offsets, by partition key, over the subscribed topics. */
+  async function ourOffsets(): Promise<Map<string, bigint>> {
+    const byKey = new Map<string, bigint>();
+    for (const topic of topics.keys()) {
+      for (const [partition, offset] of await committed(admin, baseline, topic)) {
+        byKey.set(partitionKey(topic, partition), offset);
+      }
+    }
+    return byKey;
+  }
+
   /**
-   * A fork's second reads have all ended: delete its (empty) group, after the other baseline
-   * members have had time to read its offsets. They are then no longer needed, and a baseline
-   * starting later takes any group it still finds for a fork that left while no baseline ran
-   * (see `planRecovery`). The broker refuses if the fork came back meanwhile.
+   * Deletes `fork`'s idle group once nothing can need it: after two refreshes and a second (every
+   * member has seen the fork leave and planned its second reads, or read the group's offsets at
+   * its join), the topic's end offsets are noted; the group goes once the baseline group has
+   * committed past them on every partition, with no rebalance meanwhile (a rebalance reads the
+   * group's range again, see `baselineJoined`, and starts over). A seek commits its earlier
+   * offset, so the baseline's offsets can only pass those ends once the second reads are past
+   * them. The broker refuses if the fork came back meanwhile.
    */
-  function settle(fork: string, key?: string): void {
-    const keys = pending.get(fork);
-    if (key !== undefined) keys?.delete(key);
-    if (keys !== undefined && keys.size > 0) return;
-    pending.delete(fork);
-    if (keep.has(fork)) return;
-    // Other baseline members read the group's offsets at their own next refresh: give them two.
-    const timer = setTimeout(
-      function deleteForkGroup() {
-        deletions.delete(timer);
-        if (live.has(fork) || pending.has(fork) || stopped) return;
-        admin.deleteGroups([forkGroupId(baseline, fork)]).catch(() => {
-          // Back already, gone already, or the broker is unreachable: nothing is lost.
-        });
-      },
-      2 * refreshMs + 1_000,
-    );
-    timer.unref();
-    deletions.add(timer);
+  function retire(fork: string): void {
+    clearTimeout(retiring.get(fork)?.timer);
+    const generation = joins;
+    const token: { timer?: NodeJS.Timeout } = {};
+    retiring.set(fork, token);
+    let ends: Map<string, bigint> | undefined;
+    let members = '';
+    const current = () =>
+      !stopped &&
+      !live.has(fork) &&
+      joins === generation &&
+      !recoverIdle &&
+      retiring.get(fork) === token;
+    async function step(): Promise<boolean> {
+      if (!current()) return true;
+      // A member that left (or joined) may not have read the group's range again: only a stable
+      // baseline group with the members it had when the ends were noted counts.
+      const { groups } = await admin.describeGroups([baseline]);
+      const group = groups[0];
+      if (group?.state !== 'Stable') return false;
+      const ids = group.members
+        .map(({ memberId }) => memberId)
+        .sort()
+        .join(' ');
+      if (ends === undefined) {
+        members = ids;
+        const noted = new Map<string, bigint>();
+        for (const topic of topics.keys()) {
+          for (const { partition, high } of await admin.fetchTopicOffsets(topic)) {
+            noted.set(partitionKey(topic, partition), BigInt(high));
+          }
+        }
+        ends = noted;
+        return false;
+      }
+      if (ids !== members) {
+        ends = undefined;
+        return false;
+      }
+      // Done where the baseline group has committed past the end, or the fork's group had (the
+      // fork handled everything there; e.g. a partition the baseline has read nothing of).
+      const [ours, theirs] = await Promise.all([ourOffsets(), forkOffsets(fork)]);
+      for (const [key, end] of ends) {
+        if (end > 0n && (ours.get(key) ?? 0n) < end && (theirs.get(key) ?? 0n) < end) return false;
+      }
+      if (!current()) return true;
+      await admin.deleteGroups([forkGroupId(baseline, fork)]);
+      if (retiring.get(fork) === token) retiring.delete(fork);
+      return true;
+    }
+    function later(ms: number): void {
+      token.timer = setTimeout(function retireForkGroup() {
+        step()
+          .catch(() => false) // Back already, gone already, or the broker is unreachable: retry.
+          .then((finished) => {
+            if (!finished && current()) later(refreshMs);
+          });
+      }, ms);
+      token.timer.unref();
+    }
+    later(2 * refreshMs + 1_000);
   }
 
   consumer.on(consumer.events.GROUP_JOIN, function baselineJoined(event: ConsumerGroupJoinEvent) {
-    // A partition given to another member starts afresh if it comes back.
-    const kept = new Set<string>();
+    // What this member knew of a partition is stale unless it owned it in the previous generation
+    // too, as the same member (then nobody else did in between): the others start afresh, and idle fork groups'
+    // ranges are read again on them.
+    joins++;
+    const previous = assigned;
+    assigned = new Set();
     for (const [topic, list] of Object.entries(event.payload.memberAssignment)) {
-      for (const partition of list) kept.add(partitionKey(topic, partition));
+      for (const partition of list) assigned.add(partitionKey(topic, partition));
     }
-    for (const key of partitions.keys()) if (!kept.has(key)) partitions.delete(key);
-    // First join: read again what forks that left while no baseline ran had not handled. Seeks
-    // set now apply before the first fetch.
-    const shared = new Set<string>();
-    for (const [key, { high, ranges }] of recovery) {
-      if (!kept.has(key)) {
-        // Another member reads this partition: it needs the fork's group, which therefore stays.
-        for (const fork of ranges.keys()) shared.add(fork);
-        continue;
-      }
-      const state = stateOf(key);
-      state.high = high;
-      state.cursor = high;
-      let target: bigint | undefined;
-      for (const [fork, from] of ranges) {
-        if (live.has(fork)) continue;
-        const at = plan(key, state, fork, from);
-        if (at !== undefined) target = target === undefined ? at : min(target, at);
-      }
-      if (target !== undefined) seek(key, target);
+    // A member dropped from a generation (its session expired) rejoins under a new member id.
+    const consecutive = event.payload.memberId === memberId;
+    memberId = event.payload.memberId;
+    for (const key of partitions.keys()) {
+      if (!consecutive || !previous.has(key) || !assigned.has(key)) partitions.delete(key);
     }
-    const forks = new Set([...recovery.values()].flatMap(({ ranges }) => [...ranges.keys()]));
-    recovery = new Map();
-    for (const fork of shared) keep.add(fork);
-    for (const fork of forks) if (!pending.has(fork)) settle(fork);
+    recoverIdle = true;
+    refreshNow();
   });
 
   /** The forks whose group has members, and those whose group exists without any. */
@@ -423,29 +477,62 @@ function baselineWorker(
     return byKey;
   }
 
-  async function refresh(): Promise<Set<string>> {
+  async function refresh(): Promise<void> {
+    const generation = joins;
+    const again = recoverIdle;
     const { live: now, idle } = await forkGroups();
-    for (const fork of now) live.add(fork);
-    const left = [...live].filter((fork) => !now.has(fork));
-    if (left.length > 0) await takeOver(left);
-    return idle;
+    for (const fork of now) {
+      live.add(fork);
+      // Skipped again from now on: a later departure needs a second read again.
+      for (const state of partitions.values()) state.taken.delete(fork);
+    }
+    const left = new Set([...live].filter((fork) => !now.has(fork)));
+    if (again) for (const fork of idle) left.add(fork);
+    if (left.size > 0 && !(await takeOver([...left], generation))) return;
+    if (again && joins === generation) recoverIdle = false;
   }
 
-  /** The forks in `left` have no live group any more: their skipped messages become ours. */
-  async function takeOver(left: readonly string[]): Promise<void> {
-    // Where each fork's group got to, read while we still skip its messages.
+  let refreshing: Promise<void> = Promise.resolve();
+  /** Refreshes after any refresh under way; a failed one keeps the last known forks. */
+  function refreshNow(): Promise<void> {
+    refreshing = refreshing.then(refresh).catch(() => {
+      // Keep the last known forks: a stale set only delays a takeover or duplicates a few
+      // messages of a fork that just joined; the next refresh tries again (after a join too).
+    });
+    return refreshing;
+  }
+
+  /**
+   * The forks in `left` have no live group (they left, or are idle groups found at a join): their
+   * skipped messages become ours, from their group's offsets up to where the baseline group has
+   * read (its committed offset, or further where this member has read further). False when a
+   * rebalance came in between (the join's refresh takes over instead).
+   */
+  async function takeOver(left: readonly string[], generation: number): Promise<boolean> {
+    // Where each fork's group got to, read while we still skip its messages; and ours.
     const done = new Map<string, Map<string, bigint>>();
     for (const fork of left) done.set(fork, await forkOffsets(fork));
+    const ours = await ourOffsets();
+    if (joins !== generation || stopped) return false;
     // Synchronous from here: no message is handled between this decision and the seeks.
     const seeks = new Map<string, bigint>();
     for (const fork of left) {
       live.delete(fork);
-      for (const [key, state] of partitions) {
+      for (const key of assigned) {
+        const state = stateOf(key);
+        // Already planned here, by this member, since the fork was last live.
+        if (state.taken.has(fork)) continue;
         const skippedFrom = state.skippedFrom.get(fork);
         state.skippedFrom.delete(fork);
         const from = done.get(fork)?.get(key) ?? skippedFrom;
         if (from === undefined) continue;
-        const target = plan(key, state, fork, from);
+        // Read by a former owner of the partition (or by us before the last join).
+        const read = ours.get(key);
+        if (read !== undefined && read > state.high) {
+          state.high = read;
+          state.cursor = read;
+        }
+        const target = plan(state, fork, from);
         const earlier = seeks.get(key);
         if (target !== undefined && (earlier === undefined || target < earlier)) {
           seeks.set(key, target);
@@ -453,42 +540,30 @@ function baselineWorker(
       }
     }
     for (const [key, offset] of seeks) seek(key, offset);
-    for (const fork of left) if (!pending.has(fork)) settle(fork);
+    for (const fork of left) retire(fork);
+    return true;
   }
 
   function schedule(): void {
     if (stopped) return;
     timer = setTimeout(function refreshForks() {
-      refresh()
-        .catch(() => {
-          // Keep the last known forks: a stale set only delays a takeover or duplicates a few
-          // messages of a fork that just joined; the next refresh tries again.
-        })
-        .finally(schedule);
+      refreshNow().finally(schedule);
     }, refreshMs);
     timer.unref();
   }
 
-  /** The second read of this partition has ended. */
-  function endReplay(key: string, state: PartitionState): void {
-    if (state.replay.size === 0) return;
-    const forks = [...state.replay.keys()];
-    state.replay.clear();
-    for (const departed of forks) settle(departed, key);
-  }
-
   /** Whether the baseline handles this message; records what it skips. */
-  function decide(key: string, state: PartitionState, offset: bigint, fork: string | undefined) {
+  function decide(state: PartitionState, offset: bigint, fork: string | undefined) {
     if (offset < state.high) {
       // Read again after a takeover's seek: only a departed fork's messages we had skipped.
       state.seeking = false;
       const range = fork === undefined || live.has(fork) ? undefined : state.replay.get(fork);
       const handle = range !== undefined && offset >= range.from && offset < range.to;
-      if (offset + 1n === state.high) endReplay(key, state);
+      if (offset + 1n === state.high) state.replay.clear();
       return handle;
     }
     // Past every range read again (a read of the current batch may still precede the seek).
-    if (!state.seeking) endReplay(key, state);
+    if (!state.seeking) state.replay.clear();
     if (fork === undefined) return true;
     if (live.has(fork)) {
       if (!state.skippedFrom.has(fork)) state.skippedFrom.set(fork, offset);
@@ -501,31 +576,6 @@ function baselineWorker(
     return true;
   }
 
-  /**
-   * Forks whose group exists without members when the baseline starts may have left while no
-   * baseline ran: their messages between their group's offsets and ours were skipped and never
-   * handled. (A fork taken over by a running baseline has its group deleted afterwards.)
-   */
-  async function planRecovery(idle: ReadonlySet<string>): Promise<void> {
-    recovery = new Map();
-    if (idle.size === 0) return;
-    const ours = new Map<string, bigint>();
-    for (const topic of topics.keys()) {
-      for (const [partition, offset] of await committed(admin, baseline, topic)) {
-        ours.set(partitionKey(topic, partition), offset);
-      }
-    }
-    for (const fork of idle) {
-      for (const [key, from] of await forkOffsets(fork)) {
-        const high = ours.get(key);
-        if (high === undefined || from >= high) continue;
-        const entry = recovery.get(key) ?? { high, ranges: new Map<string, bigint>() };
-        entry.ranges.set(fork, from);
-        recovery.set(key, entry);
-      }
-    }
-  }
-
   wrapMethod(
     consumer,
     'run',
@@ -534,16 +584,15 @@ function baselineWorker(
         const handler = eachMessageOf(runConfig);
         await connectAdmin();
         stopped = false;
-        await planRecovery(await refresh());
+        await refreshNow();
         clearTimeout(timer);
         schedule();
         async function baselineEachMessage(this: unknown, payload: EachMessagePayload) {
           const { topic, partition, message } = payload;
-          const key = partitionKey(topic, partition);
-          const state = stateOf(key);
+          const state = stateOf(partitionKey(topic, partition));
           const offset = BigInt(message.offset);
           const fork = forkIdOfMessage(message, trust);
-          if (decide(key, state, offset, fork)) {
+          if (decide(state, offset, fork)) {
             await runWithForkId(fork, () => handler.call(this, payload));
           }
           // Only once handled: a handler that throws gets the message again as new.

@@ -224,11 +224,15 @@ async function aliceGroupMembers(): Promise<number> {
 }
 
 /** A baseline worker in this process; resolves once it has joined its group. */
-async function startBaseline(group: string, topic: string): Promise<Consumer> {
+async function startBaseline(
+  group: string,
+  topic: string,
+  refreshMs = REFRESH_MS,
+): Promise<Consumer> {
   const consumer = forkConsumer(
     kafka,
-    { groupId: group, maxWaitTimeInMs: 100 },
-    { forkAware: true, refreshMs: REFRESH_MS },
+    { groupId: group, maxWaitTimeInMs: 100, heartbeatInterval: 500 },
+    { forkAware: true, refreshMs },
   );
   const joined = new Promise((resolve) => consumer.on(consumer.events.GROUP_JOIN, resolve));
   await consumer.connect();
@@ -456,6 +460,71 @@ describe('a fork that leaves while no baseline runs', () => {
     );
     expect(result).toMatchObject({ lost: 0, wrongFork: 0 });
     expect(state).toBe('Dead');
+  });
+});
+
+describe('a rebalance of the baseline members during a takeover', () => {
+  // Two baseline members, ann and ben; alice's worker lags (50 ms a message), so both skip far
+  // past what she has handled. She stops; ann's refresh (every 250 ms) takes over her partitions;
+  // ben's (every 5 s) has not yet when the group rebalances: ben stops (his partitions move to
+  // ann, who never saw ben skip anything), or a third member, cat, joins (partitions move
+  // between all three). Only the durable record (alice's group's offsets against the baseline
+  // group's) tells the new owners what to read again.
+  it('loses none of the departed fork’s messages when members leave or join before taking over', async () => {
+    const lines: string[] = [];
+    const trials = [
+      { change: 'ben stops', afterMs: 400 },
+      { change: 'ben stops', afterMs: 900 },
+      { change: 'cat joins', afterMs: 400 },
+    ] as const;
+    for (const [trial, { change, afterMs }] of trials.entries()) {
+      const topic = `ledger-${trial}`;
+      const group = `ledger-${trial}`;
+      await broker.createTopics([topic], 4);
+      const members: Consumer[] = [];
+      try {
+        members.push(await startBaseline(group, topic)); // ann
+        await startAlice({ topic, group, delayMs: 50 });
+        await sleep(REFRESH_MS * 2 + 300); // ann sees alice's group
+        const ben = await startBaseline(group, topic, 5_000); // his first refresh sees it too
+        members.push(ben);
+        const forks: Fork[] = Array.from({ length: 120 }, (_, i) =>
+          i % 3 === 2 ? undefined : 'alice',
+        );
+        const numbers = await send(forks, topic);
+        const unforked = numbers.filter((n) => sent.get(n)?.fork === undefined);
+        await until(() => allHandled(unforked), 10_000, 'the baseline read past alice’s messages');
+        alice().send('stop');
+        await once(alice(), 'exit');
+        await sleep(afterMs);
+        if (change === 'ben stops') {
+          members.splice(members.indexOf(ben), 1);
+          await ben.disconnect();
+        } else {
+          members.push(await startBaseline(group, topic)); // cat
+        }
+        // Messages keep coming while the new owners take the moved partitions over.
+        const later = await send(['alice', undefined, 'alice', undefined], topic);
+        const all = [...numbers, ...later];
+        const seen = handlings();
+        const byAlice = numbers.filter((n) =>
+          seen.get(n)?.some((h) => h.worker === 'alice'),
+        ).length;
+        await until(() => allHandled(all), 20_000, 'alice’s messages read again').catch(() => {});
+        const state = await groupState(forkGroupId(group, 'alice'), 'Dead');
+        const result = tally(all, () => undefined);
+        lines.push(
+          `${change} ${afterMs} ms after alice (she handled ${byAlice} of 80): ` +
+            `${result.duplicates} duplicates, ${result.lost} lost, alice's group ${state}`,
+        );
+        expect(byAlice).toBeLessThan(80);
+        expect(result).toMatchObject({ lost: 0, wrongFork: 0 });
+        expect(state).toBe('Dead');
+      } finally {
+        await Promise.all(members.map((member) => member.disconnect()));
+      }
+    }
+    report(`rebalance during takeover: ${lines.join('; ')}`);
   });
 });
 
