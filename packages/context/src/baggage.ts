@@ -167,7 +167,10 @@ export function mergeBaggage(existing: string | undefined, key: string, value: s
 export interface BaggageMember {
   key: string;
   value: string;
-  /** The text after the member's first `;`, trimmed, undecoded: `prop1=v1;prop2`. */
+  /**
+   * The member's properties as written after its first `;`, undecoded, without optional
+   * whitespace around `;` and `=`: `prop1=v1;prop2`.
+   */
   properties?: string;
 }
 
@@ -214,15 +217,29 @@ function parseMember(member: string): BaggageMember | undefined {
   const value = decodeValue(raw);
   if (value === undefined) return undefined;
   if (semi === -1) return { key, value };
-  const propsStart = skipOws(member, semi + 1, member.length);
-  const properties = member.slice(propsStart, skipOwsBack(member, propsStart, member.length));
+  const properties = normalizeProperties(member.slice(semi + 1));
   return properties === '' ? { key, value } : { key, value, properties };
+}
+
+/** Properties without optional whitespace around `;` and `=` and without empty ones. */
+function normalizeProperties(text: string): string {
+  let result = '';
+  for (const property of text.split(';')) {
+    const equals = property.indexOf('=');
+    const part =
+      equals === -1
+        ? property.trim()
+        : `${property.slice(0, equals).trim()}=${property.slice(equals + 1).trim()}`;
+    if (part === '' || part === '=') continue;
+    result = result === '' ? part : `${result};${part}`;
+  }
+  return result;
 }
 
 /**
  * Parses a W3C `baggage` header value into its members, in order. Optional whitespace around
- * keys, values and members is trimmed; values are percent-decoded (keys are tokens and stay as
- * they are); properties are kept as written. Invalid members (no `=`, a key that is not a
+ * keys, values, properties and members is trimmed; values are percent-decoded (keys are tokens
+ * and stay as they are); properties are kept undecoded. Invalid members (no `=`, a key that is not a
  * token, characters a value may not hold, a bad percent escape) are ignored, as are empty
  * members and members over 4,096 bytes. Parsing stops after 180 members or when the members kept
  * would exceed 8,192 bytes. A key may occur more than once; the caller decides (OpenTelemetry:
