@@ -131,7 +131,13 @@ interface BoundEmitter extends EventEmitter {
  */
 export function bindFork<T extends EventEmitter | ((...args: never[]) => unknown)>(target: T): T {
   if (typeof target === 'function') {
-    return AsyncResource.bind(target as (...args: unknown[]) => unknown) as unknown as T;
+    // Not `AsyncResource.bind`: it also defines `length` and `asyncResource` on the bound
+    // function, measurable when an integration binds once per request.
+    const fn = target as (...args: unknown[]) => unknown;
+    const resource = new AsyncResource('kubefork.bindFork');
+    return function boundToFork(this: unknown, ...args: unknown[]) {
+      return resource.runInAsyncScope(fn, this, ...args);
+    } as unknown as T;
   }
   if (target === null || typeof target !== 'object' || typeof target.emit !== 'function') {
     throw invalidOption('target', target, 'a function or an EventEmitter');
