@@ -1,10 +1,16 @@
-// A small W3C Baggage codec (https://www.w3.org/TR/baggage/), just what a fork id needs: find one
-// member, merge one member. The controller's baggage route (packages/controller/src/routes.ts)
+// A small W3C Baggage codec (https://www.w3.org/TR/baggage/), without dependencies: find one
+// member and merge one member (what a fork id needs on the request path), and a general
+// parse/serialize for integrations (`@kubefork/context/integration`). The controller's baggage route (packages/controller/src/routes.ts)
 // decides the same way in RE2; change one only together with the other.
 
-/** W3C Baggage limits: 8,192 bytes, 180 list members. */
+/**
+ * Limits: 8,192 bytes per header, 180 list members, 4,096 bytes per member. W3C Baggage asks
+ * every platform to carry at least 64 members and 8,192 bytes; 180 and 4,096 are what
+ * OpenTelemetry's propagators (JavaScript, Java, Go) carry, so we accept what they send.
+ */
 export const BAGGAGE_MAX_BYTES = 8192;
 export const BAGGAGE_MAX_MEMBERS = 180;
+export const BAGGAGE_MAX_MEMBER_BYTES = 4096;
 
 export type BaggageLookup =
   /** No member with the key (or no baggage at all). */
@@ -155,4 +161,140 @@ export function mergeBaggage(existing: string | undefined, key: string, value: s
     members++;
   }
   return merged;
+}
+
+/** One W3C baggage list member: key, decoded value, and its properties as written (if any). */
+export interface BaggageMember {
+  key: string;
+  value: string;
+  /**
+   * The member's properties as written after its first `;`, undecoded, without optional
+   * whitespace around `;` and `=`: `prop1=v1;prop2`.
+   */
+  properties?: string;
+}
+
+/** RFC 9110 tchar: what a baggage key (a token) is made of. */
+function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code <= 0x20 || code >= 0x7f) return false;
+    // separators: "(),/:;<=>?@[\]{}
+    if ('"(),/:;<=>?@[\\]{}'.includes(text[index] as string)) return false;
+  }
+  return true;
+}
+
+/** W3C baggage-octet (%x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E): a raw value's characters. */
+function isBaggageValue(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (
+      code < 0x21 ||
+      code > 0x7e ||
+      code === 0x22 ||
+      code === 0x2c ||
+      code === 0x3b ||
+      code === 0x5c
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** One list member, or undefined when it is not a valid one (W3C: such members are ignored). */
+function parseMember(member: string): BaggageMember | undefined {
+  const semi = member.indexOf(';');
+  const pair = semi === -1 ? member : member.slice(0, semi);
+  const equals = pair.indexOf('=');
+  if (equals === -1) return undefined;
+  const key = pair.slice(skipOws(pair, 0, equals), skipOwsBack(pair, 0, equals));
+  const valueStart = skipOws(pair, equals + 1, pair.length);
+  const raw = pair.slice(valueStart, skipOwsBack(pair, valueStart, pair.length));
+  if (!isToken(key) || !isBaggageValue(raw)) return undefined;
+  const value = decodeValue(raw);
+  if (value === undefined) return undefined;
+  if (semi === -1) return { key, value };
+  const properties = normalizeProperties(member.slice(semi + 1));
+  return properties === '' ? { key, value } : { key, value, properties };
+}
+
+/** Properties without optional whitespace around `;` and `=` and without empty ones. */
+function normalizeProperties(text: string): string {
+  let result = '';
+  for (const property of text.split(';')) {
+    const equals = property.indexOf('=');
+    const part =
+      equals === -1
+        ? property.trim()
+        : `${property.slice(0, equals).trim()}=${property.slice(equals + 1).trim()}`;
+    if (part === '' || part === '=') continue;
+    result = result === '' ? part : `${result};${part}`;
+  }
+  return result;
+}
+
+/**
+ * Parses a W3C `baggage` header value into its members, in order. Optional whitespace around
+ * keys, values, properties and members is trimmed; values are percent-decoded (keys are tokens
+ * and stay as they are); properties are kept undecoded. Invalid members (no `=`, a key that is not a
+ * token, characters a value may not hold, a bad percent escape) are ignored, as are empty
+ * members and members over 4,096 bytes. Parsing stops after 180 members or when the members kept
+ * would exceed 8,192 bytes. A key may occur more than once; the caller decides (OpenTelemetry:
+ * the last wins).
+ *
+ * @example
+ * parseBaggage('userId=alice%20b, flag=1;ttl=30')
+ * // [{ key: 'userId', value: 'alice b' }, { key: 'flag', value: '1', properties: 'ttl=30' }]
+ */
+export function parseBaggage(header: string): BaggageMember[] {
+  const members: BaggageMember[] = [];
+  let bytes = 0;
+  let start = 0;
+  while (start < header.length && members.length < BAGGAGE_MAX_MEMBERS) {
+    let end = header.indexOf(',', start);
+    if (end === -1) end = header.length;
+    const first = skipOws(header, start, end);
+    const last = skipOwsBack(header, first, end);
+    start = end + 1;
+    if (first === last) continue;
+    const text = header.slice(first, last);
+    const size = utf8Length(text);
+    if (size > BAGGAGE_MAX_MEMBER_BYTES) continue;
+    const member = parseMember(text);
+    if (member === undefined) continue;
+    const added = (members.length === 0 ? 0 : 1) + size;
+    if (bytes + added > BAGGAGE_MAX_BYTES) break;
+    bytes += added;
+    members.push(member);
+  }
+  return members;
+}
+
+/**
+ * Serializes members into a W3C `baggage` header value exactly as OpenTelemetry's
+ * `W3CBaggagePropagator` does: `key=value` with both percent-encoded (`encodeURIComponent`),
+ * properties appended after `;` as given; members over 4,096 bytes are dropped, at most 180 are
+ * kept, and a member that would take the header over 8,192 bytes is left out. Returns `''`
+ * when nothing is left.
+ *
+ * @example
+ * serializeBaggage([{ key: 'userId', value: 'alice b' }, { key: 'flag', value: '1', properties: 'ttl=30' }])
+ * // 'userId=alice%20b,flag=1;ttl=30'
+ */
+export function serializeBaggage(members: Iterable<BaggageMember>): string {
+  let header = '';
+  let count = 0;
+  for (const { key, value, properties } of members) {
+    if (count === BAGGAGE_MAX_MEMBERS) break;
+    let pair = `${encodeURIComponent(key)}=${encodeURIComponent(value)}`;
+    if (properties !== undefined) pair += `;${properties}`;
+    if (pair.length > BAGGAGE_MAX_MEMBER_BYTES) continue;
+    count++;
+    const next = header === '' ? pair : `${header},${pair}`;
+    if (next.length <= BAGGAGE_MAX_BYTES) header = next;
+  }
+  return header;
 }

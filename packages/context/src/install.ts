@@ -1,17 +1,12 @@
-/** One process-wide installation: how many users hold it, and how to take it out. */
-interface Installation {
-  users: number;
-  remove: () => void;
-}
+import { state } from './store.js';
 
 /**
  * Installs something process-wide at most once, for integrations (the http and fetch
  * instrumentations): `install` runs only when nothing is installed under `key`, and returns the
- * function that takes it out again. The state lives on `globalThis` under `key` (use a
- * `Symbol.for` name), so two copies of an integration in one process (ESM and CJS, or a
- * duplicated dependency) install once between them. Each call counts one more user and returns
- * its own uninstall function, which works once; the last one removes the installation, and a
- * later call installs afresh.
+ * function that takes it out again. Installations live in the process-wide kubefork state, so
+ * two copies of an integration in one process (ESM and CJS, or a duplicated dependency) install
+ * once between them. Each call counts one more user and returns its own uninstall function,
+ * which works once; the last one removes the installation, and a later call installs afresh.
  *
  * @example
  * export const instrumentThing = () =>
@@ -21,11 +16,10 @@ interface Installation {
  *   });
  */
 export function installShared(key: symbol, install: () => () => void): () => void {
-  const holder = globalThis as { [key: symbol]: Installation | undefined };
-  let installation = holder[key];
+  let installation = state.installations.get(key);
   if (installation === undefined || installation.users === 0) {
     installation = { users: 0, remove: install() };
-    Object.defineProperty(holder, key, { value: installation, configurable: true });
+    state.installations.set(key, installation);
   }
   installation.users++;
   const current = installation;
@@ -33,6 +27,9 @@ export function installShared(key: symbol, install: () => () => void): () => voi
   return function uninstall() {
     if (done) return;
     done = true;
-    if (--current.users === 0) current.remove();
+    if (--current.users === 0) {
+      if (state.installations.get(key) === current) state.installations.delete(key);
+      current.remove();
+    }
   };
 }

@@ -20,21 +20,4 @@ describe('installShared', () => {
     installShared(key, install)();
     expect(log).toEqual(['install', 'remove', 'install', 'remove']);
   });
-
-  it('is shared through globalThis under the key, as a second copy of an integration sees it', () => {
-    const key = Symbol.for('kubefork.test.shared-installation');
-    let installs = 0;
-    const uninstall = installShared(key, () => {
-      installs++;
-      return () => {};
-    });
-    expect((globalThis as Record<symbol, { users: number }>)[key]?.users).toBe(1);
-    installShared(key, () => {
-      installs++;
-      return () => {};
-    })();
-    expect(installs).toBe(1);
-    uninstall();
-    expect((globalThis as Record<symbol, { users: number }>)[key]?.users).toBe(0);
-  });
 });

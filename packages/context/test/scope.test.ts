@@ -146,8 +146,13 @@ describe('runWithForkId and getForkId', () => {
     },
   );
 
-  it('throws a TypeError when fn is not a function', () => {
-    expect(() => runWithForkId('alice', 'nope' as never)).toThrow(/needs a function .*"nope"/);
+  it('throws invalidOption when fn is not a function', () => {
+    expect(() => runWithForkId('alice', 'nope' as never)).toThrow(
+      'kubefork: option "fn" must be a function; received "nope"',
+    );
+    expect(() => runWithForkId(undefined, 42 as never)).toThrow(
+      expect.objectContaining({ name: 'TypeError', code: 'ERR_KUBEFORK_INVALID_OPTION' }),
+    );
   });
 
   it('validates ids against the configured pattern', () => {

@@ -1,5 +1,5 @@
 import { extractForkId, getForkId, runWithForkId } from '@kubefork/context';
-import { checkOptions, checkTrust, isTrusted } from '@kubefork/context/integration';
+import { bindFork, checkOptions, checkTrust, isTrusted } from '@kubefork/context/integration';
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -34,6 +34,13 @@ const REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers'];
 
 /** Marks an instance (and, through inheritance, its children) that already has our hooks. */
 const kRegistered = Symbol('kubefork.fastify.registered');
+/** The request's continuation bound to its scope by `bindFork` in onRequest. */
+const kResume = Symbol('kubefork.fastify.resume');
+
+type Resume = (next: HookHandlerDoneFunction) => void;
+type ScopedRequest = FastifyRequest & { [kResume]: Resume | undefined };
+
+const callNext: Resume = (next) => next();
 function forkContextPlugin(
   fastify: FastifyInstance,
   options: ForkContextOptions,
@@ -56,6 +63,7 @@ function forkContextPlugin(
   // A primitive default: Fastify 5 rejects reference-type request decorations, and a value set
   // in the constructor keeps every request object the same shape.
   fastify.decorateRequest('forkId', undefined);
+  fastify.decorateRequest(kResume, undefined);
 
   fastify.addHook(
     'onRequest',
@@ -66,16 +74,20 @@ function forkContextPlugin(
     ): void {
       const forkId = isTrusted(trust, request) ? extractForkId(request.headers) : undefined;
       request.forkId = forkId;
-      runWithForkId(forkId, next);
+      runWithForkId(forkId, () => {
+        (request as ScopedRequest)[kResume] = bindFork(callNext);
+        next();
+      });
     },
   );
 
   // A body that arrives after the headers is read in 'data'/'end' callbacks that run outside
   // the request's async context (nodejs/node#33723); so may content-type parsers and
   // middleware that wait for the body. Fastify continues from those callbacks, so before
-  // validation, the handler and every later hook, re-enter the request's fork where it was
-  // lost. `request.forkId` holds it; checking first keeps the common case free of a second
-  // scope (each `run` allocates a context frame on Node 24).
+  // validation, the handler and every later hook, re-enter the request's context where the fork
+  // was lost, through the continuation bound in onRequest (which restores every async-local
+  // store of the request, OpenTelemetry's included). Checking first keeps the common case free
+  // of a second scope.
   fastify.addHook(
     'preValidation',
     function forkPreValidation(
@@ -84,7 +96,9 @@ function forkContextPlugin(
       next: HookHandlerDoneFunction,
     ): void {
       const forkId = request.forkId;
+      const resume = (request as ScopedRequest)[kResume];
       if (getForkId() === forkId) next();
+      else if (resume !== undefined) resume(next);
       else runWithForkId(forkId, next);
     },
   );

@@ -1,7 +1,8 @@
-import { getForkId, runWithForkId } from '@kubefork/context';
+import { getForkId } from '@kubefork/context';
 import { forkConfig, type HeaderAccess, injectForkHeaders } from '@kubefork/context/integration';
 import { type FlatHeaders, flatHeadersAccess, matches } from './flat-headers.js';
 import { dispatchTarget } from './undici-request.js';
+import { bindScope } from './undici-scope.js';
 
 /**
  * The parts of undici's `Dispatcher.DispatchOptions` this package reads. Structural, so that
@@ -76,13 +77,15 @@ function copyHeaders(headers: unknown): FlatHeaders | HeaderRecord | undefined {
 
 /**
  * The handler seen by the interceptors composed outside this one, with every callback run in
- * `fork` (null: baseline). undici calls a response's callbacks in the async context of the
+ * the context of the dispatch (`bindFork`: its fork, `undefined` for baseline, and every other
+ * async-local store). undici calls a response's callbacks in the async context of the
  * connection, i.e. of whichever request opened it; the redirect and retry interceptors
  * dispatch the next hop from those callbacks, so without this a hop on a reused keep-alive
  * connection would be judged in another request's fork. Methods are called on the original
  * handler (classes with `#private` fields need their real `this`).
  */
-function scopeHandler(handler: object, fork: string | null): object {
+function scopeHandler(handler: object, fork: string | undefined): object {
+  const scope = bindScope();
   const wrapped = new Map<string, unknown>();
   return new Proxy(handler, {
     get(target, property) {
@@ -98,8 +101,8 @@ function scopeHandler(handler: object, fork: string | null): object {
       if (callback === undefined) {
         const method = value as (...args: unknown[]) => unknown;
         callback = function inDispatchFork(...args: unknown[]) {
-          if (fork === (getForkId() ?? null)) return method.apply(target, args);
-          return runWithForkId(fork ?? undefined, () => method.apply(target, args));
+          if (fork === getForkId()) return method.apply(target, args);
+          return scope(method, target, args);
         };
         wrapped.set(property, callback);
       }
@@ -135,7 +138,7 @@ export function forkInterceptor(): DispatcherComposeInterceptor {
     const dispatch = next as DispatchLike;
     return function dispatchWithFork(options, handler) {
       const id = getForkId();
-      const scopedHandler = scopeHandler(handler, id ?? null);
+      const scopedHandler = scopeHandler(handler, id);
       if (id === undefined) return dispatch(options, scopedHandler);
       let forked = options;
       try {

@@ -62,9 +62,9 @@ export function onUndiciRequest(request: UndiciRequest): void {
 
 /**
  * The fork a request made outside one carries anyway: set by `forkInterceptor()` when it was
- * dispatched (it may be created later, from a pool's queue) or by the caller. Null for none.
+ * dispatched (it may be created later, from a pool's queue) or by the caller.
  */
-function carriedFork(headers: FlatHeaders): string | null {
+function carriedFork(headers: FlatHeaders): string | undefined {
   const value = readFlat(headers, forkConfig().header);
-  return value !== undefined && isValidForkId(value) ? value : null;
+  return value !== undefined && isValidForkId(value) ? value : undefined;
 }

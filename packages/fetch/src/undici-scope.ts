@@ -1,4 +1,5 @@
 import { getForkId, runWithForkId } from '@kubefork/context';
+import { bindFork } from '@kubefork/context/integration';
 
 /**
  * undici does part of a request's work from its connection's callbacks, and those run in the
@@ -14,15 +15,35 @@ import { getForkId, runWithForkId } from '@kubefork/context';
  * Two measures keep every request in its own fork:
  *
  * 1. The callbacks of each undici request through which handlers re-dispatch (response start,
- *    end and error) run in the fork the request was made in, so hops and retries are created
- *    in it. Patched once per copy of undici, on its `Request` prototype.
+ *    end and error) run in the context the request was made in (`bindFork`: the fork and every
+ *    other async-local store), so hops and retries are created in it. Patched once per copy of
+ *    undici, on its `Request` prototype.
  * 2. A connection's own events run outside any fork, so a queued request dispatched from them is
  *    made as baseline, never in a stranger's fork. (A `connections`-limited dispatcher should
  *    compose `forkInterceptor()` to decide the fork when the request is made; see its docs.)
  */
 
-/** The fork a request's callbacks run in: an id, or null for baseline. */
-export const REQUEST_FORK = Symbol('kubefork.request-fork');
+/** The fork a request's callbacks run in (`undefined`: baseline)… */
+const REQUEST_FORK = Symbol('kubefork.request-fork');
+/** …and the context they run in, bound where the request was made. */
+const REQUEST_SCOPE = Symbol('kubefork.request-scope');
+
+type Callback = (this: unknown, ...args: unknown[]) => unknown;
+
+/** Calls `method` on `target`; bound with `bindFork`, it does so in the bind's context. */
+export type Scope = (method: Callback, target: unknown, args: unknown[]) => unknown;
+
+const apply: Scope = (method, target, args) => method.apply(target, args);
+
+/**
+ * A scope bound to the current context or, given a fork, to the current context with that fork
+ * (a request made outside a fork that carries one anyway).
+ */
+export function bindScope(fork?: string): Scope {
+  return fork === undefined || fork === getForkId()
+    ? bindFork(apply)
+    : runWithForkId(fork, () => bindFork(apply));
+}
 
 /** undici 6 and 7 name them onHeaders/onComplete/onError; undici 8 onResponseStart/End/Error. */
 const SCOPED_CALLBACKS = [
@@ -35,10 +56,9 @@ const SCOPED_CALLBACKS = [
 ] as const;
 
 interface ScopedRequest {
-  [REQUEST_FORK]?: string | null;
+  [REQUEST_FORK]?: string | undefined;
+  [REQUEST_SCOPE]?: Scope;
 }
-
-type Callback = (this: ScopedRequest, ...args: unknown[]) => unknown;
 
 interface Patch {
   prototype: Record<string, unknown>;
@@ -53,10 +73,14 @@ const patchedPrototypes = new WeakSet<object>();
 let lastPrototype: object | null = null;
 
 function scoped(original: Callback): Callback {
-  return function runInRequestFork(this: ScopedRequest, ...args: unknown[]) {
-    const fork = this[REQUEST_FORK];
-    if (fork === undefined || fork === (getForkId() ?? null)) return original.apply(this, args);
-    return runWithForkId(fork ?? undefined, () => original.apply(this, args));
+  return function runInRequestFork(this: unknown, ...args: unknown[]) {
+    const request = this as ScopedRequest;
+    const scope = request[REQUEST_SCOPE];
+    // Already in the request's fork (the common case): nothing to re-enter.
+    if (scope === undefined || request[REQUEST_FORK] === getForkId()) {
+      return original.apply(this, args);
+    }
+    return scope(original, this, args);
   };
 }
 
@@ -71,14 +95,18 @@ function patchPrototype(prototype: Record<string, unknown>): void {
   }
 }
 
-/** Makes the callbacks of `request` run in `fork` (null: baseline). */
-export function scopeRequest(request: object, fork: string | null): void {
+/**
+ * Makes the callbacks of `request` run in the current context, with `fork` (`undefined`:
+ * baseline) when that is not the current one.
+ */
+export function scopeRequest(request: object, fork: string | undefined): void {
   const prototype = Object.getPrototypeOf(request) as Record<string, unknown> | null;
   if (prototype !== lastPrototype && prototype !== null) {
     lastPrototype = prototype;
     if (!patchedPrototypes.has(prototype)) patchPrototype(prototype);
   }
   (request as ScopedRequest)[REQUEST_FORK] = fork;
+  (request as ScopedRequest)[REQUEST_SCOPE] = bindScope(fork);
 }
 
 /** Restores every patched prototype (where nobody has replaced our wrapper since). */

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Metadata, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { runWithForkId } from '@kubefork/context';
-import { invalidOption } from '@kubefork/context/integration';
+import { bindFork, invalidOption } from '@kubefork/context/integration';
 import { inboundForkId } from './inbound.js';
 import { type ForkServerOptions, resolveServerOptions, type ServerSettings } from './options.js';
 
@@ -13,25 +13,16 @@ interface ServerCall extends EventEmitter {
 
 type Handler = (this: unknown, call: ServerCall, callback?: unknown) => unknown;
 
-/**
- * Delivers every event of `call` in the fork: request messages reach a stream from grpc-js's
- * own stream events, outside the handler's context, so `'data'` and `'end'` listeners would
- * otherwise run without it (the same gap as nodejs/node#33723 for HTTP request bodies).
- */
-function emitInFork(call: ServerCall, id: string | undefined): void {
-  const emit = call.emit;
-  call.emit = function forkEmit(this: ServerCall, event, ...args) {
-    return runWithForkId(id, () => emit.call(this, event, ...args));
-  };
-}
-
 function wrap(handler: Handler, self: object, settings: ServerSettings): Handler {
   return function forkHandler(call, callback) {
     const id = inboundForkId(settings, call.metadata, call.getPath());
-    emitInFork(call, id);
-    return runWithForkId(id, () =>
-      callback === undefined ? handler.call(self, call) : handler.call(self, call, callback),
-    );
+    return runWithForkId(id, () => {
+      // Request messages reach a stream from grpc-js's own stream events, outside the handler's
+      // context, so every event of the call is bound to the handler's (the same gap as
+      // nodejs/node#33723 for HTTP request bodies).
+      bindFork(call);
+      return callback === undefined ? handler.call(self, call) : handler.call(self, call, callback);
+    });
   };
 }
 

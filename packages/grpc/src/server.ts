@@ -4,11 +4,17 @@ import {
   type ServerInterceptor,
 } from '@grpc/grpc-js';
 import { runWithForkId } from '@kubefork/context';
+import { bindFork } from '@kubefork/context/integration';
 import { inboundForkId } from './inbound.js';
 import { type ForkServerOptions, resolveServerOptions, type ServerSettings } from './options.js';
 
 /** The handler side of a call (grpc-js does not export the type by name). */
 type HandlerListener = Parameters<ServerInterceptingCall['start']>[0];
+
+type Scope = (step: () => void) => void;
+
+/** Before the metadata step (grpc-js never does this) a step runs as baseline. */
+const baseline: Scope = (step) => runWithForkId(undefined, step);
 
 /**
  * A call that enters the fork of its inbound metadata in every step it hands to the handler.
@@ -31,20 +37,24 @@ class ForkServerCall extends ServerInterceptingCall {
   override start(listener: HandlerListener): void {
     const settings = this.#settings;
     const path = this.#path;
-    let id: string | undefined;
+    // The later steps run in the context of the metadata step: the fork and every other
+    // async-local store of that moment (OpenTelemetry's included).
+    let scope = baseline;
     super.start({
       onReceiveMetadata(metadata) {
-        id = inboundForkId(settings, metadata, path);
-        runWithForkId(id, () => listener.onReceiveMetadata(metadata));
+        runWithForkId(inboundForkId(settings, metadata, path), () => {
+          scope = bindFork((step: () => void) => step());
+          listener.onReceiveMetadata(metadata);
+        });
       },
       onReceiveMessage(message) {
-        runWithForkId(id, () => listener.onReceiveMessage(message));
+        scope(() => listener.onReceiveMessage(message));
       },
       onReceiveHalfClose() {
-        runWithForkId(id, () => listener.onReceiveHalfClose());
+        scope(() => listener.onReceiveHalfClose());
       },
       onCancel() {
-        runWithForkId(id, () => listener.onCancel());
+        scope(() => listener.onCancel());
       },
     });
   }

@@ -1,7 +1,12 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { extractForkId, getForkId, runWithForkId } from '@kubefork/context';
-import { checkOptions, checkTrust, invalidOption, isTrusted } from '@kubefork/context/integration';
-import { bindEvents } from './bind-events.js';
+import {
+  bindFork,
+  checkOptions,
+  checkTrust,
+  invalidOption,
+  isTrusted,
+} from '@kubefork/context/integration';
 
 /** A `'stream'` listener of an `node:http2` server (the core API). */
 export type Http2StreamListener = (
@@ -55,11 +60,12 @@ export function withForkStream(
 
   return function forkStreamListener(this: unknown, stream, headers, flags, rawHeaders) {
     const id = isTrusted(trust, stream, headers) ? extractForkId(headers) : undefined;
-    // Stream events arrive in the session's context (see bindEvents); when that holds no fork
-    // and the stream has none either, they already see the right thing.
+    // A stream's 'data', 'end', 'trailers'… are emitted from the session's socket, in its
+    // context, so they are bound to the stream's scope. When the session holds no fork and the
+    // stream has none either, they already see no fork.
     const rebind = id !== undefined || getForkId() !== undefined;
     runWithForkId(id, () => {
-      if (rebind) bindEvents(stream);
+      if (rebind) bindFork(stream);
       handler.call(this, stream, headers, flags, rawHeaders);
     });
   };

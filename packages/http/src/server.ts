@@ -1,8 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { extractForkId, getForkId, runWithForkId } from '@kubefork/context';
-import { checkOptions, checkTrust, invalidOption, isTrusted } from '@kubefork/context/integration';
-import { bindEvents } from './bind-events.js';
+import {
+  bindFork,
+  checkOptions,
+  checkTrust,
+  invalidOption,
+  isTrusted,
+} from '@kubefork/context/integration';
 
 /** Options of {@link withForkContext}; `Request` is what `trust` receives. */
 export interface ForkContextOptions<Request = IncomingMessage> {
@@ -66,15 +71,17 @@ export function withForkContext<
     response: unknown,
   ) {
     const id = isTrusted(trust, request) ? extractForkId(request.headers) : undefined;
-    // Body events arrive in the connection's context (see bindEvents); when that holds no fork
-    // and the request has none either, they already see the right thing.
+    // Node emits the body events of a request from the connection's context, not the listener's,
+    // whenever the body arrives after the headers (nodejs/node#33723; on Node 20, 22 and 24 even
+    // `'end'` of a body sent with the headers), so they are bound to the request's scope. When
+    // the connection holds no fork and the request has none either, they already see no fork.
     const rebind = id !== undefined || getForkId() !== undefined;
     runWithForkId(id, () => {
       if (rebind) {
-        bindEvents(request);
+        bindFork(request);
         // HTTP/2: the request reads its body from the stream, which some handlers use directly.
         const stream = (request as Partial<Http2ServerRequest>).stream;
-        if (stream !== undefined && stream !== null) bindEvents(stream);
+        if (stream !== undefined && stream !== null) bindFork(stream);
       }
       serve.call(this, request, response);
     });

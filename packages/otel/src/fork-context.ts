@@ -9,8 +9,9 @@ export const FORK_ID_KEY = createContextKey('kubefork.fork_id');
 
 /**
  * The fork of `context`: our own key, then the baggage entry `baggageKey`, then `getForkId()`
- * (the kubefork store, which itself falls back to the active OpenTelemetry baggage). Only valid
- * ids are returned: a baggage entry is whatever the last hop sent.
+ * (which follows the lookup order documented in @kubefork/context's scope.ts: the kubefork
+ * store, then registered sources such as this package's register.ts). Only valid ids are
+ * returned: a baggage entry is whatever the last hop sent.
  */
 export function forkIdOf(context: Context, config: ForkConfig): string | undefined {
   const own = context.getValue(FORK_ID_KEY);

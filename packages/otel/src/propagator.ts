@@ -6,15 +6,16 @@ import {
   type HeaderAccess,
   injectForkHeaders,
   isTrusted,
+  serializeBaggage,
 } from '@kubefork/context/integration';
 import {
   type Context,
-  defaultTextMapSetter,
+  createContextKey,
+  propagation,
   type TextMapGetter,
   type TextMapPropagator,
   type TextMapSetter,
 } from '@opentelemetry/api';
-import { isTracingSuppressed, W3CBaggagePropagator } from '@opentelemetry/core';
 import { CarrierHeaders, isPlainObject, readPlainHeader } from './carrier.js';
 import { forkIdOf, withForkId, withoutForkId } from './fork-context.js';
 
@@ -30,8 +31,30 @@ export interface ForkPropagatorOptions {
 
 const BAGGAGE = 'baggage';
 
-/** Serializes a context's baggage exactly as `W3CBaggagePropagator` does (limits included). */
-const baggageWriter = new W3CBaggagePropagator();
+/**
+ * `@opentelemetry/core`'s suppress-tracing key: `createContextKey` registers its description with
+ * `Symbol.for`, so this is the key `suppressTracing` sets, without depending on core.
+ */
+const SUPPRESS_TRACING = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
+
+function isTracingSuppressed(context: Context): boolean {
+  return context.getValue(SUPPRESS_TRACING) === true;
+}
+
+/** A context's baggage as `W3CBaggagePropagator` writes it (limits included), or undefined. */
+function contextBaggage(context: Context): string | undefined {
+  const baggage = propagation.getBaggage(context);
+  if (baggage === undefined) return undefined;
+  const header = serializeBaggage(
+    baggage.getAllEntries().map(([key, entry]) => {
+      const properties = entry.metadata?.toString();
+      return properties === undefined
+        ? { key, value: entry.value }
+        : { key, value: entry.value, properties };
+    }),
+  );
+  return header === '' ? undefined : header;
+}
 
 /**
  * How `inject` sees a carrier through `injectForkHeaders`: a plain-object carrier (what
@@ -51,9 +74,7 @@ class CarrierWriter implements HeaderAccess<unknown> {
   get(carrier: unknown, name: string): string | undefined {
     if (isPlainObject(carrier)) return readPlainHeader(carrier, name);
     if (name !== BAGGAGE) return undefined;
-    const scratch: Record<string, string> = {};
-    baggageWriter.inject(this.#context, scratch, defaultTextMapSetter);
-    return scratch[BAGGAGE];
+    return contextBaggage(this.#context);
   }
 
   set(carrier: unknown, name: string, value: string): void {

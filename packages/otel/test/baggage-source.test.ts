@@ -1,7 +1,9 @@
+import { configure, getForkId, runWithForkId } from '@kubefork/context';
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configure, getForkId, runWithForkId } from '../src/index.js';
+// Importing @kubefork/otel registers the OpenTelemetry baggage as a fork source.
+import '../src/index.js';
 
 function withOtelBaggage<T>(entries: Record<string, string>, fn: () => T): T {
   const baggage = propagation.createBaggage(
