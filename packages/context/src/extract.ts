@@ -19,8 +19,9 @@ function trimOws(text: string): string {
 /**
  * Reads the fork id of an inbound request from its headers.
  *
- * Precedence: the configured `header`, then each alias, then the member `baggageKey` of the
- * W3C `baggage` header. The first of these that is present decides; a lower one is never
+ * Precedence: the configured `header` together with its aliases (read as one list: an alias is
+ * another spelling of the header), then the member `baggageKey` of the W3C `baggage` header.
+ * The first of these that is present decides; a lower one is never
  * consulted as a fallback for a present but invalid higher one (that would change routing
  * silently). Duplicates with equal values count once; different values are ambiguous.
  *
