@@ -21,7 +21,7 @@ export type InvalidReason =
 export interface ForkOptions {
   /** Header that carries the fork id, in and out. Default `x-fork-identifier`. */
   header?: string;
-  /** Extra inbound header names, read after `header` (e.g. the misspelling `x-fork-identifer`). Default `[]`. */
+  /** Extra inbound header names, other spellings of `header` read with it as one list (e.g. the misspelling `x-fork-identifer`). Default `[]`. */
   aliases?: readonly string[];
   /** Key of the W3C baggage member; `null` disables reading and writing baggage. Default `x-fork-identifier`. */
   baggageKey?: string | null;
