@@ -262,37 +262,21 @@ type GrpcProbe = InstanceType<typeof ProbeClient> & {
   bidi(metadata: Metadata): ClientDuplexStream<unknown, unknown>;
 };
 
-// KNOWN GAP (every gRPC row): forkClientInterceptor does not consult propagateTo (documented:
-// interceptors do not learn the channel's target). Fix: accept the target, e.g.
-// forkClientInterceptor({ target: 'orders:50051' }), and judge `http://<target>` with it.
-const GRPC_GAPS: readonly ClientCase[] = ['propagate-to'];
-// KNOWN GAP (client stream, server stream, bidi; Node 20 and 22): grpc-js emits a streaming
-// call's events ('data', 'end', 'status', the client-stream callback) from the HTTP/2 session's
-// stream callbacks, which on Node < 24 run in the fork of the call that opened the channel:
-// another call's fork leaks into them. Unary calls are unaffected, and so is Node ≥ 24
-// (AsyncContextFrame). Fix: forkClientInterceptor binds the listener (onReceiveMetadata,
-// onReceiveMessage, onReceiveStatus) to the call's fork with bindFork.
-const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
-const GRPC_STREAM_GAPS: readonly ClientCase[] =
-  NODE_MAJOR < 24 ? [...GRPC_GAPS, 'response-events'] : GRPC_GAPS;
-
+// gRPC rows pass the channel's target to forkClientInterceptor so that propagateTo is judged
+// (grpc-js does not tell interceptors the target). Streaming events on Node < 24 ran in the fork
+// of the call that opened the channel until the interceptor bound the listener with bindFork.
 function grpcRow(
   name: string,
   call: (client: GrpcProbe, metadata: Metadata, events: Fork[]) => Promise<Echo>,
-  gaps: readonly ClientCase[] = GRPC_GAPS,
 ): ClientRow {
   return {
     name: `gRPC ${name}`,
-    gaps,
     open(targets) {
+      const target = `127.0.0.1:${targets.grpcPort}`;
       const options: CallOptions & { interceptors: unknown[] } = {
-        interceptors: [forkClientInterceptor()],
+        interceptors: [forkClientInterceptor({ target })],
       };
-      const client = new ProbeClient(
-        `127.0.0.1:${targets.grpcPort}`,
-        credentials.createInsecure(),
-        options,
-      ) as GrpcProbe;
+      const client = new ProbeClient(target, credentials.createInsecure(), options) as GrpcProbe;
       return {
         async call(headers) {
           const events: Fork[] = [];
@@ -353,35 +337,25 @@ const grpcRows: ClientRow[] = [
     });
     return settle(events, call, reply);
   }),
-  grpcRow(
-    'client stream',
-    (client, metadata, events) => {
-      let call!: ClientWritableStream<unknown>;
-      const reply = new Promise<Echo>((resolve, reject) => {
-        call = client.clientStream(metadata, (error, value) => {
-          events.push(fork());
-          error ? reject(error) : resolve(value as Echo);
-        });
+  grpcRow('client stream', (client, metadata, events) => {
+    let call!: ClientWritableStream<unknown>;
+    const reply = new Promise<Echo>((resolve, reject) => {
+      call = client.clientStream(metadata, (error, value) => {
+        events.push(fork());
+        error ? reject(error) : resolve(value as Echo);
       });
-      writeAndEnd(call);
-      return settle(events, call, reply);
-    },
-    GRPC_STREAM_GAPS,
+    });
+    writeAndEnd(call);
+    return settle(events, call, reply);
+  }),
+  grpcRow('server stream', (client, metadata, events) =>
+    streamed(events, client.serverStream({}, metadata)),
   ),
-  grpcRow(
-    'server stream',
-    (client, metadata, events) => streamed(events, client.serverStream({}, metadata)),
-    GRPC_STREAM_GAPS,
-  ),
-  grpcRow(
-    'bidi stream',
-    (client, metadata, events) => {
-      const call = client.bidi(metadata);
-      writeAndEnd(call);
-      return streamed(events, call);
-    },
-    GRPC_STREAM_GAPS,
-  ),
+  grpcRow('bidi stream', (client, metadata, events) => {
+    const call = client.bidi(metadata);
+    writeAndEnd(call);
+    return streamed(events, call);
+  }),
 ];
 
 // --- the table ------------------------------------------------------------------------------------

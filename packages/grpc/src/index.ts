@@ -2,5 +2,5 @@
 
 export { forkClientInterceptor } from './client.js';
 export { withForkHandlers } from './handlers.js';
-export type { ForkServerOptions } from './options.js';
+export type { ForkClientOptions, ForkServerOptions } from './options.js';
 export { forkServerInterceptor } from './server.js';

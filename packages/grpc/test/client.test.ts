@@ -1,5 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { InterceptingCall, type Interceptor, Metadata } from '@grpc/grpc-js';
-import { configure, runWithForkId } from '@kubefork/context';
+import { configure, getForkId, runWithForkId } from '@kubefork/context';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { forkClientInterceptor } from '../src/index.js';
 import {
@@ -95,5 +96,82 @@ describe('forkClientInterceptor', () => {
     configure({ header: 'X-Fork!' });
     const received = await runWithForkId('alice', () => receivedBy('unary'));
     expect(received).toEqual({ header: [], baggage: [] });
+  });
+
+  describe('with target', () => {
+    it('asks propagateTo about http://<target> and sends nothing when it says no', async () => {
+      const target = `127.0.0.1:${server.port}`;
+      const judged = probeClient(server.port, {
+        interceptors: [forkClientInterceptor({ target: `dns:///${target}` })],
+      });
+      const seen: string[] = [];
+      try {
+        configure({
+          propagateTo: (url) => {
+            seen.push(url.href);
+            return false;
+          },
+        });
+        for (const type of ['unary', 'bidi'] as const) {
+          const received = await runWithForkId('alice', () =>
+            receivedBy(type, new Metadata(), judged),
+          );
+          expect(received).toEqual({ header: [], baggage: [] });
+        }
+        expect(seen).toEqual([`http://${target}/`, `http://${target}/`]);
+        configure({ propagateTo: (url) => url.port === String(server.port) });
+        const received = await runWithForkId('alice', () =>
+          receivedBy('serverStream', new Metadata(), judged),
+        );
+        expect(received).toEqual({ header: ['alice'], baggage: ['x-fork-identifier=alice'] });
+      } finally {
+        judged.close();
+      }
+    });
+
+    it('does not consult propagateTo without a target', async () => {
+      configure({ propagateTo: () => false });
+      const received = await runWithForkId('alice', () => receivedBy('unary'));
+      expect(received).toEqual({ header: ['alice'], baggage: ['x-fork-identifier=alice'] });
+    });
+  });
+
+  describe('response steps', () => {
+    const other = new AsyncLocalStorage<string>();
+
+    /** The fork and the other store's value in each 'data', 'end' and 'status' of a bidi call. */
+    function bidiEvents(over: ProbeClient): Promise<string[]> {
+      return new Promise((resolve, reject) => {
+        const seen: string[] = [];
+        const where = (event: string) =>
+          `${event}:${getForkId() ?? '-'}:${other.getStore() ?? '-'}`;
+        const call = over.bidi(new Metadata());
+        call.on('data', () => seen.push(where('data')));
+        // 'end' and 'status' come in either order: done when both have run, sorted.
+        const done = (event: string) => {
+          seen.push(where(event));
+          if (seen.length === 3) resolve(seen.sort());
+        };
+        call.on('end', () => done('end'));
+        call.on('status', () => done('status'));
+        call.on('error', reject);
+        call.write({});
+        setTimeout(() => call.end(), 5);
+      });
+    }
+
+    it("run every event of a stream in the call's fork and async context, not the channel's", async () => {
+      const fresh = probeClient(server.port, { interceptors: [forkClientInterceptor()] });
+      try {
+        // The first call opens the channel (and its HTTP/2 session) in fork erin.
+        await other.run('e', () => runWithForkId('erin', () => bidiEvents(fresh)));
+        const dave = await other.run('d', () => runWithForkId('dave', () => bidiEvents(fresh)));
+        expect(dave).toEqual(['data:dave:d', 'end:dave:d', 'status:dave:d']);
+        const baseline = await bidiEvents(fresh);
+        expect(baseline).toEqual(['data:-:-', 'end:-:-', 'status:-:-']);
+      } finally {
+        fresh.close();
+      }
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { ERR_INVALID_OPTION } from '@kubefork/context/integration';
 import { describe, expect, it } from 'vitest';
-import { forkServerInterceptor, withForkHandlers } from '../src/index.js';
+import { forkClientInterceptor, forkServerInterceptor, withForkHandlers } from '../src/index.js';
 import { observingService } from './support.js';
 
 const FACTORIES = [
@@ -45,6 +45,52 @@ describe.each(FACTORIES)('$name options', ({ make }) => {
       expect.objectContaining({
         code: ERR_INVALID_OPTION,
         message: expect.stringContaining('"options"'),
+      }),
+    );
+  });
+});
+
+describe('forkClientInterceptor options', () => {
+  const make = (options: unknown) => forkClientInterceptor(options as never);
+
+  it('accepts no options and host:port targets', () => {
+    for (const target of [
+      undefined,
+      'orders:50051',
+      'orders',
+      '127.0.0.1:50051',
+      '[::1]:50051',
+      'dns:///orders:50051',
+      'dns://8.8.8.8/orders:50051',
+    ]) {
+      expect(() => make({ target }), String(target)).not.toThrow();
+    }
+    expect(() => make(undefined)).not.toThrow();
+  });
+
+  it.each([
+    42,
+    '',
+    'unix:/run/orders.sock',
+    'orders:50051/path',
+    'or ders:1',
+    'ipv4:10.0.0.1:50051',
+    'xds:///orders',
+  ])('throws a TypeError naming target for %j', (target) => {
+    expect(() => make({ target })).toThrow(
+      expect.objectContaining({
+        name: 'TypeError',
+        code: ERR_INVALID_OPTION,
+        message: expect.stringMatching(/^kubefork: option "target" must be a channel target/),
+      }),
+    );
+  });
+
+  it('throws a TypeError naming an unknown option', () => {
+    expect(() => make({ trust: () => true })).toThrow(
+      expect.objectContaining({
+        code: ERR_INVALID_OPTION,
+        message: expect.stringContaining('"trust"'),
       }),
     );
   });
