@@ -241,11 +241,6 @@ function expressRow(major: number, express: ExpressFactory): ServerRow {
   return {
     name: `Express ${major}`,
     body: true,
-    // KNOWN GAP: forkContext() runs next() in the fork but does not bind req's events, so a
-    // body that arrives after the headers is read in 'data'/'end' listeners running in the
-    // connection's context (baseline). Fix: bind req (an EventEmitter) with the kernel's
-    // bindFork primitive in the middleware, as withForkContext of @kubefork/http does.
-    gaps: ['body-events'],
     async start({ meshOnly }) {
       const app = express();
       app.use(expressFork(meshOnly ? { trust: (req) => fromMesh(req.headers) } : {}));
@@ -266,10 +261,6 @@ function fastifyRow(major: number, fastify: FastifyFactory): ServerRow {
   return {
     name: `Fastify ${major}`,
     body: true,
-    // KNOWN GAP: the plugin re-enters the fork before validation and the handler, but a
-    // content-type parser's listeners on the raw request ('data'/'end') run in the connection's
-    // context (baseline). Fix: bind request.raw with bindFork in the onRequest hook.
-    gaps: ['body-events'],
     async start({ meshOnly }) {
       const app = fastify();
       await app.register(

@@ -23,23 +23,14 @@ async function readUndiciBody(body: NodeJS.ReadableStream, events: Fork[]): Prom
   return JSON.parse(text) as Echo;
 }
 
-const UNDICI_GAPS: readonly ClientCase[] = ['response-events'];
-
 export function undiciRows(
   label: string,
   dispatcher: () => undici.Dispatcher,
-  gaps: readonly ClientCase[] = UNDICI_GAPS,
+  gaps: readonly ClientCase[] = [],
 ): ClientRow[] {
   return [
     {
       name: `undici request${label}`,
-      // KNOWN GAP (request, stream, pipeline, dispatch; instrumentFetch only, the composed
-      // forkInterceptor passes, see opt-in.test.ts): undici calls the handler's
-      // onData (and a raw handler's onHeaders) from the connection's socket callbacks, outside
-      // the fork of the request: the body's 'data' listeners, a stream() Writable's write and a
-      // dispatch handler's onHeaders/onData see baseline (or the fork of whoever opened the
-      // socket). onComplete is fine. Fix: scope every handler callback (undici-scope.ts
-      // scopeRequest/forkInterceptor's scopeHandler) with bindFork, not only some.
       gaps,
       open: (targets) => ({
         async call(headers) {

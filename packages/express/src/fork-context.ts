@@ -1,5 +1,5 @@
-import { extractForkId, runWithForkId } from '@kubefork/context';
-import { checkOptions, checkTrust, isTrusted } from '@kubefork/context/integration';
+import { extractForkId, getForkId, runWithForkId } from '@kubefork/context';
+import { bindFork, checkOptions, checkTrust, isTrusted } from '@kubefork/context/integration';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { setForkIdProperty } from './fork-id-property.js';
 
@@ -55,8 +55,19 @@ export function forkContext(options: ForkContextOptions = {}): RequestHandler {
   return function forkContextMiddleware(req: Request, _res: Response, next: NextFunction): void {
     const forkId = isTrusted(trust, req) ? extractForkId(req.headers) : undefined;
     setForkIdProperty(req, forkId);
+    // Node emits the body events of a request from the connection's context, not the
+    // middleware's, whenever the body arrives after the headers (nodejs/node#33723), so body
+    // parsers' 'data'/'end' listeners are bound to the request's scope. When the connection
+    // holds no fork and the request has none either, they already see no fork.
+    if (forkId === undefined && getForkId() === undefined) {
+      runWithForkId(forkId, next);
+      return;
+    }
     // `run`, never `enterWith`: everything `next` starts, synchronously or later, inherits the
     // scope, and nothing leaks to the next request on the same keep-alive socket.
-    runWithForkId(forkId, next);
+    runWithForkId(forkId, () => {
+      bindFork(req);
+      next();
+    });
   };
 }

@@ -74,7 +74,13 @@ function forkContextPlugin(
     ): void {
       const forkId = isTrusted(trust, request) ? extractForkId(request.headers) : undefined;
       request.forkId = forkId;
+      // Node emits the body events of the raw request from the connection's context whenever
+      // the body arrives after the headers (nodejs/node#33723), so a content-type parser's
+      // 'data'/'end' listeners are bound to the request's scope. When the connection holds no
+      // fork and the request has none either, they already see no fork.
+      const rebind = forkId !== undefined || getForkId() !== undefined;
       runWithForkId(forkId, () => {
+        if (rebind) bindFork(request.raw);
         (request as ScopedRequest)[kResume] = bindFork(callNext);
         next();
       });

@@ -2,7 +2,7 @@ import { getForkId } from '@kubefork/context';
 import { forkConfig, type HeaderAccess, injectForkHeaders } from '@kubefork/context/integration';
 import { type FlatHeaders, flatHeadersAccess, matches } from './flat-headers.js';
 import { dispatchTarget } from './undici-request.js';
-import { bindScope } from './undici-scope.js';
+import { bindScope, isHandlerCallback } from './undici-scope.js';
 
 /**
  * The parts of undici's `Dispatcher.DispatchOptions` this package reads. Structural, so that
@@ -90,13 +90,7 @@ function scopeHandler(handler: object, fork: string | undefined): object {
   return new Proxy(handler, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
-      if (
-        typeof value !== 'function' ||
-        typeof property !== 'string' ||
-        !property.startsWith('on')
-      ) {
-        return value;
-      }
+      if (typeof value !== 'function' || !isHandlerCallback(property)) return value;
       let callback = wrapped.get(property);
       if (callback === undefined) {
         const method = value as (...args: unknown[]) => unknown;

@@ -14,8 +14,9 @@ import { bindFork } from '@kubefork/context/integration';
  * that other fork and routed there (verified on Node 20.20, 22.23, 24.22 with undici 6 and 7).
  * Two measures keep every request in its own fork:
  *
- * 1. The callbacks of each undici request through which handlers re-dispatch (response start,
- *    end and error) run in the context the request was made in (`bindFork`: the fork and every
+ * 1. The callbacks of each undici request (all of them: handlers re-dispatch from the response
+ *    start, end and error; a body's 'data' listeners run from onData) run in the context the
+ *    request was made in (`bindFork`: the fork and every
  *    other async-local store), so hops and retries are created in it. Patched once per copy of
  *    undici, on its `Request` prototype.
  * 2. A connection's own events run outside any fork, so a queued request dispatched from them is
@@ -45,15 +46,16 @@ export function bindScope(fork?: string): Scope {
     : runWithForkId(fork, () => bindFork(apply));
 }
 
-/** undici 6 and 7 name them onHeaders/onComplete/onError; undici 8 onResponseStart/End/Error. */
-const SCOPED_CALLBACKS = [
-  'onHeaders',
-  'onComplete',
-  'onError',
-  'onResponseStart',
-  'onResponseEnd',
-  'onResponseError',
-] as const;
+/**
+ * The handler callbacks undici calls: every method named `on…` (undici 6 and 7: onConnect,
+ * onHeaders, onData, onComplete, onError, …; undici 8: onRequestStart, onResponseStart,
+ * onResponseData, onResponseEnd, onResponseError, …). All of them run in the request's context,
+ * not only those through which handlers re-dispatch: a response body's 'data' listeners, a
+ * `stream()` Writable and a raw dispatch handler run from them.
+ */
+export function isHandlerCallback(name: string | symbol): name is string {
+  return typeof name === 'string' && name.startsWith('on');
+}
 
 interface ScopedRequest {
   [REQUEST_FORK]?: string | undefined;
@@ -86,8 +88,11 @@ function scoped(original: Callback): Callback {
 
 function patchPrototype(prototype: Record<string, unknown>): void {
   patchedPrototypes.add(prototype);
-  for (const name of SCOPED_CALLBACKS) {
-    const original = prototype[name];
+  for (const name of Object.getOwnPropertyNames(prototype)) {
+    if (!isHandlerCallback(name)) continue;
+    const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+    if (descriptor === undefined || !('value' in descriptor) || !descriptor.writable) continue;
+    const original = descriptor.value as unknown;
     if (typeof original !== 'function') continue;
     const wrapper = scoped(original as Callback);
     prototype[name] = wrapper;
