@@ -14,6 +14,24 @@ import {
 import { messageForkId } from './message-fork.js';
 import type { NatsMessage, NatsSettings } from './options.js';
 
+/**
+ * The JetStream message `forkConsumer` hands to `callback`: at run time `JsMsg` of
+ * `@nats-io/jetstream`. Declared here, structurally, so that this package's types never need
+ * that optional peer (a TypeScript app that uses only `forkNats` does not install it); a
+ * callback may annotate its parameter as `JsMsg` to get every member.
+ */
+export interface ForkJsMessage extends NatsMessage {
+  readonly data: Uint8Array;
+  readonly seq: number;
+  readonly redelivered: boolean;
+  ack(): void;
+  nak(millis?: number): void;
+  working(): void;
+  term(reason?: string): void;
+  string(): string;
+  json<T>(): T;
+}
+
 /** Options of `forkConsumer`. */
 export interface ForkConsumerOptions {
   /** The JetStream stream. */
@@ -30,11 +48,11 @@ export interface ForkConsumerOptions {
   /** How often (ms) the baseline re-reads fork sessions and asks who is live. Default 1000. */
   refreshInterval?: number;
   /** Handles one message, in its fork; the message is acked when it returns or resolves. */
-  callback: (message: JsMsg) => unknown;
+  callback(message: ForkJsMessage): unknown;
   /** `(message) => boolean`; a message it refuses counts as having no fork. Default: trust all. */
   trust?: (message: NatsMessage) => boolean;
   /** Told about callback failures (the message is then `nak`ed) and background errors. */
-  onError?: (error: unknown, message?: JsMsg) => void;
+  onError?(error: unknown, message?: ForkJsMessage): void;
 }
 
 /** A running fork-aware consumer. */
