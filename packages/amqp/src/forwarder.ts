@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import type { ForkConnection } from './consume-options.js';
+import { LazyChannel } from './lazy-channel.js';
 
 /**
  * Header a forwarded copy carries: which forward it is, so that the broker's return of an
  * unroutable copy (which arrives before its confirm) can be told apart from other copies.
  */
 export const FORWARD_HEADER = 'x-kubefork-forward';
-
-function noop(): void {}
 
 /** The publish options that reproduce a consumed message's properties (but `userId`, see README). */
 function publishOptions(message: Message, headers: Record<string, unknown>): Options.Publish {
@@ -39,11 +38,19 @@ export class Forwarder {
   readonly #waiting = new Set<string>();
   readonly #returned = new Set<string>();
   #sequence = 0;
-  #channel: Promise<ConfirmChannel> | undefined;
-  #closed = false;
+  readonly #channel: LazyChannel<ConfirmChannel>;
 
   constructor(connection: ForkConnection) {
     this.#connection = connection;
+    this.#channel = new LazyChannel(
+      () => this.#connection.createConfirmChannel(),
+      (channel) => {
+        channel.on('return', (returned: Message) => {
+          const id = returned.properties.headers?.[FORWARD_HEADER];
+          if (typeof id === 'string' && this.#waiting.has(id)) this.#returned.add(id);
+        });
+      },
+    );
   }
 
   /**
@@ -55,7 +62,7 @@ export class Forwarder {
     const id = `${this.#prefix}.${++this.#sequence}`;
     this.#waiting.add(id);
     try {
-      const channel = await this.#open();
+      const channel = await this.#channel.get();
       const headers = { ...message.properties.headers, [FORWARD_HEADER]: id };
       await new Promise<void>((resolve, reject) => {
         channel.publish('', queue, message.content, publishOptions(message, headers), (error) =>
@@ -73,32 +80,6 @@ export class Forwarder {
   }
 
   close(): void {
-    this.#closed = true;
-    const channel = this.#channel;
-    this.#channel = undefined;
-    channel?.then((open) => open.close()).catch(noop);
-  }
-
-  #open(): Promise<ConfirmChannel> {
-    if (this.#closed) return Promise.reject(new Error('closed'));
-    if (this.#channel === undefined) {
-      const opening = this.#connection.createConfirmChannel().then((channel) => {
-        channel.on('error', noop);
-        channel.on('close', () => {
-          if (this.#channel === opening) this.#channel = undefined;
-        });
-        channel.on('return', (returned: Message) => {
-          const id = returned.properties.headers?.[FORWARD_HEADER];
-          if (typeof id === 'string' && this.#waiting.has(id)) this.#returned.add(id);
-        });
-        if (this.#closed) channel.close().catch(noop);
-        return channel;
-      });
-      opening.catch(() => {
-        if (this.#channel === opening) this.#channel = undefined;
-      });
-      this.#channel = opening;
-    }
-    return this.#channel;
+    this.#channel.close();
   }
 }

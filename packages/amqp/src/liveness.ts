@@ -1,5 +1,6 @@
 import type { Channel } from 'amqplib';
 import type { ForkConnection } from './consume-options.js';
+import { LazyChannel } from './lazy-channel.js';
 
 interface Answer {
   readonly live: boolean;
@@ -8,8 +9,6 @@ interface Answer {
 
 /** Beyond this many remembered fork queues, answers older than the refresh period are dropped. */
 const MAX_ENTRIES = 1000;
-
-function noop(): void {}
 
 /**
  * Answers "does fork queue Q exist and have a consumer?" for a baseline consumer, from
@@ -22,13 +21,13 @@ export class ForkLiveness {
   readonly #refreshMs: number;
   readonly #answers = new Map<string, Answer>();
   readonly #pending = new Map<string, Promise<boolean>>();
-  #channel: Promise<Channel> | undefined;
+  readonly #channel: LazyChannel<Channel>;
   #tail: Promise<unknown> = Promise.resolve();
-  #closed = false;
 
   constructor(connection: ForkConnection, refreshMs: number) {
     this.#connection = connection;
     this.#refreshMs = refreshMs;
+    this.#channel = new LazyChannel(() => this.#connection.createChannel());
   }
 
   /**
@@ -49,10 +48,7 @@ export class ForkLiveness {
   }
 
   close(): void {
-    this.#closed = true;
-    const channel = this.#channel;
-    this.#channel = undefined;
-    channel?.then((open) => open.close()).catch(noop);
+    this.#channel.close();
   }
 
   #enqueue(queue: string): Promise<boolean> {
@@ -63,13 +59,13 @@ export class ForkLiveness {
 
   async #check(queue: string): Promise<boolean> {
     try {
-      const channel = await this.#open();
+      const channel = await this.#channel.get();
       const { consumerCount } = await channel.checkQueue(queue);
       this.#remember(queue, consumerCount > 0);
       return consumerCount > 0;
     } catch (error) {
       // The broker closed the channel: open another for the next check.
-      this.#channel = undefined;
+      this.#channel.reset();
       const missing = (error as { code?: unknown }).code === 404;
       if (missing) this.#remember(queue, false);
       return false;
@@ -86,25 +82,5 @@ export class ForkLiveness {
       }
     }
     this.#answers.set(queue, { live, at: now });
-  }
-
-  #open(): Promise<Channel> {
-    if (this.#closed) return Promise.reject(new Error('closed'));
-    if (this.#channel === undefined) {
-      const opening = this.#connection.createChannel().then((channel) => {
-        // A 404 is reported as the channel's 'error' event too; without a listener it would throw.
-        channel.on('error', noop);
-        channel.on('close', () => {
-          if (this.#channel === opening) this.#channel = undefined;
-        });
-        if (this.#closed) channel.close().catch(noop);
-        return channel;
-      });
-      opening.catch(() => {
-        if (this.#channel === opening) this.#channel = undefined;
-      });
-      this.#channel = opening;
-    }
-    return this.#channel;
   }
 }
