@@ -28,11 +28,17 @@ for (const file of process.argv.slice(2)) {
     const file = String(suite.name ?? '').replace(/^.*?\/(packages|test|examples|bench)\//, '$1/');
     const tests = (suite.assertionResults ?? []).filter((t) => t.status === 'failed');
     for (const t of tests) {
-      const why = String(t.failureMessages?.[0] ?? '').split('\n')[0].slice(0, 300);
+      const why = String(t.failureMessages?.[0] ?? '')
+        .split('\n')[0]
+        .slice(0, 300);
       failures.push(`${label}: ${file} > ${t.fullName ?? t.title}\n    ${why}`);
     }
     if (tests.length === 0 && suite.status === 'failed') {
-      failures.push(`${label}: ${file} failed to run\n    ${String(suite.message ?? '').split('\n')[0].slice(0, 300)}`);
+      failures.push(
+        `${label}: ${file} failed to run\n    ${String(suite.message ?? '')
+          .split('\n')[0]
+          .slice(0, 300)}`,
+      );
     }
   }
 }

@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type Cluster, type Context, KubeConfig, type User } from '@kubernetes/client-node';
+import type { Cluster, Context, KubeConfig, User } from '@kubernetes/client-node';
 import { CliError } from './errors.js';
 
 export interface TargetOptions {
@@ -26,8 +26,11 @@ const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/tok
 /**
  * kubectl's order: `--kubeconfig`, then `KUBECONFIG` (a ':'-separated list, merged), then
  * `~/.kube/config`, then the pod's service account; `--context` picks a context of the result.
+ * client-node is loaded here, on first use, so `--help`, usage errors and `manifest` start
+ * without it (it is most of the CLI's start-up time).
  */
-export function loadTarget(options: TargetOptions, env = process.env): Target {
+export async function loadTarget(options: TargetOptions, env = process.env): Promise<Target> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kubeConfig = new KubeConfig();
   const home = join(homedir(), '.kube', 'config');
   try {
@@ -37,7 +40,7 @@ export function loadTarget(options: TargetOptions, env = process.env): Target {
       }
       kubeConfig.loadFromFile(options.kubeconfig);
     } else if (env.KUBECONFIG) {
-      loadList(kubeConfig, env.KUBECONFIG);
+      loadList(kubeConfig, env.KUBECONFIG, KubeConfig);
     } else if (existsSync(home)) {
       kubeConfig.loadFromFile(home);
     } else if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) {
@@ -74,7 +77,11 @@ export function loadTarget(options: TargetOptions, env = process.env): Target {
  * file that names a cluster, user or context wins, and so does the first current-context.
  * (client-node's loadFromDefault refuses a name that two files share, which kubectl allows.)
  */
-function loadList(kubeConfig: KubeConfig, list: string): void {
+function loadList(
+  kubeConfig: KubeConfig,
+  list: string,
+  KubeConfigClass: new () => KubeConfig,
+): void {
   const files = list.split(':').filter((file) => file !== '' && existsSync(file));
   if (files.length === 0) {
     throw new CliError(`KUBECONFIG=${list}: none of its files exists`);
@@ -84,7 +91,7 @@ function loadList(kubeConfig: KubeConfig, list: string): void {
   const contexts = new Map<string, Context>();
   let currentContext = '';
   for (const file of files) {
-    const part = new KubeConfig();
+    const part = new KubeConfigClass();
     part.loadFromFile(file);
     for (const cluster of part.getClusters())
       if (!clusters.has(cluster.name)) clusters.set(cluster.name, cluster);

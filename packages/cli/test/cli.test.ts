@@ -1,8 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { kubefork } from './run.js';
+
+const BLOCK_CLIENT_NODE = fileURLToPath(
+  new URL('./support/block-client-node.mjs', import.meta.url),
+);
 
 const COMMANDS = ['fork', 'ls', 'status', 'extend', 'rm', 'manifest'];
 
@@ -25,6 +30,19 @@ describe('kubefork', () => {
     expect(stdout).toContain('--kubeconfig FILE');
     expect(stdout).toContain('--context NAME');
     expect(stdout).toContain('-n, --namespace NS');
+  });
+
+  it('starts without client-node for --help and usage errors, and loads it to reach a cluster', async () => {
+    // client-node is most of the start-up time; a resolve hook makes loading it fail.
+    const env = { NODE_OPTIONS: `--import=${BLOCK_CLIENT_NODE}` };
+    const help = await kubefork(['--help'], env);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect((await kubefork(['ls', '--help'], env)).code).toBe(0);
+    expect((await kubefork(['status'], env)).stderr).toMatch(/give exactly one fork ID/);
+    // The hook works: a command that needs the cluster does load it, and fails here.
+    const ls = await kubefork(['ls', '--kubeconfig', '/nonexistent/config'], env);
+    expect(ls.code).not.toBe(0);
+    expect(ls.stderr).toContain('blocked: @kubernetes/client-node was loaded');
   });
 
   it('refuses an unknown command with exit 2', async () => {

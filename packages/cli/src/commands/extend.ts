@@ -26,7 +26,7 @@ ${COMMON_USAGE}
     if (parseDuration(duration) === undefined || duration.length > 32) {
       throw usageError(`"${duration}" is not a duration such as 8h, 90m, 1h30m or 2d`);
     }
-    const target = targetOf(values);
+    const target = await targetOf(values);
     const fork = await findFork(target, id, forkName(id));
     const name = fork.metadata.name!;
     const patch: { metadata: unknown; spec?: unknown } = {

@@ -42,7 +42,7 @@ Example:
       throw usageError(`--timeout "${timeoutText}" is not a duration such as 5m or 90s`);
     }
     const fork = buildFork(positionals, values, undefined);
-    const target = targetOf(values);
+    const target = await targetOf(values);
     fork.metadata.namespace = target.namespace;
 
     // A misspelt service is told now, not as a status line later. Users who may create services

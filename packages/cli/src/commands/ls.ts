@@ -26,7 +26,7 @@ ${COMMON_USAGE}
     if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`);
     const format = outputFormat(values.output);
     const all = values['all-namespaces'] === true;
-    const target = targetOf(values);
+    const target = await targetOf(values);
     const forks = await listForks(target, all);
     const now = Date.now();
     const rows = forks.map((fork) => ({

@@ -32,7 +32,7 @@ ${COMMON_USAGE}
     const timeoutMs = parseDuration(timeoutText);
     if (timeoutMs === undefined) throw usageError(`--timeout "${timeoutText}" is not a duration`);
     const id = positionals[0]!;
-    const target = targetOf(values);
+    const target = await targetOf(values);
     const fork = await findFork(target, id, forkName(id));
     const name = fork.metadata.name!;
     const forkId = forkIdOf(fork);

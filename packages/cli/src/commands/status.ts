@@ -26,7 +26,7 @@ ${COMMON_USAGE}
     const format = outputFormat(values.output);
     if (positionals.length !== 1) throw usageError('give exactly one fork ID');
     const id = positionals[0]!;
-    const target = targetOf(values);
+    const target = await targetOf(values);
     const fork = await findFork(target, id, forkName(id));
     const rows = await serviceRows(target, fork);
     const condition = readyCondition(fork);
