@@ -11,13 +11,16 @@ import { importGraph } from './support/import-graph.js';
 const here = fileURLToPath(import.meta.url);
 const dist = join(dirname(here), '..', 'dist') + sep;
 
-/** The only third-party packages /plan may load: the route simulator's regex engine and YAML. */
-const ALLOWED = ['re2js', 'yaml'];
+/**
+ * The only packages /plan may load: the SDK kernel (fork-id rules and option errors; it has no
+ * dependencies, packages/context/test/kernel.test.ts), the route simulator's regex engine and YAML.
+ */
+const ALLOWED = ['@kubefork/context', 're2js', 'yaml'];
 
 describe('@kubefork/controller/plan', () => {
   const graph = importGraph('@kubefork/controller/plan', here);
 
-  it('reaches no third-party package but re2js and yaml', () => {
+  it('reaches no package but the SDK kernel, re2js and yaml', () => {
     expect([...graph.packages].sort()).toEqual(ALLOWED);
     expect(graph.unresolved).toEqual([]);
   });
