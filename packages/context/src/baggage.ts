@@ -76,6 +76,29 @@ function decodeValue(raw: string): string | undefined {
   }
 }
 
+/**
+ * The bytes of a received baggage value that count toward its 8,192-byte limit: every UTF-8 byte
+ * but spaces, tabs and the other ASCII control characters. Whitespace is where two copies of one
+ * request's header differ (node:http joins repeated headers with ", ", Envoy with ","; optional
+ * whitespace around members is the sender's choice), so counting only the rest lets the SDK and
+ * the mesh (`baggageLimitRegex` of @kubefork/controller, which counts the same bytes) agree
+ * exactly on which header is too large.
+ */
+function countedBytes(text: string): number {
+  let count = 0;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) {
+      if (code > 0x20 && code !== 0x7f) count += 1;
+    } else if (code < 0x800 || (code >= 0xd800 && code < 0xe000)) {
+      count += 2; // two-byte characters, and each half of a four-byte one
+    } else {
+      count += 3;
+    }
+  }
+  return count;
+}
+
 function utf8Length(text: string): number {
   // Header values are byte strings; most are ASCII, where length is the byte count.
   for (let index = 0; index < text.length; index++) {
@@ -90,21 +113,19 @@ function utf8Length(text: string): number {
  * are ignored; empty list members are skipped; members of other keys are never decoded, so a
  * malformed one does not affect ours.
  *
- * Over 180 non-empty members or 8,192 bytes the whole header is `too-large`. The bytes are
- * counted without the optional whitespace after commas: node:http joins repeated headers with
- * ", ", Envoy with ","; so the mesh, which counts Envoy's bytes, refuses whatever we refuse.
+ * Over 180 non-empty members or 8,192 bytes the whole header is `too-large`. The bytes counted
+ * are those that are not whitespace (see `countedBytes`), so the mesh, which counts the same bytes
+ * of Envoy's copy of the header, refuses exactly what we refuse.
  */
 export function lookupBaggage(baggage: string, key: string): BaggageLookup {
   const values: string[] = [];
   let malformed: string | undefined;
   let members = 0;
-  let ows = 0;
   let start = 0;
   while (start <= baggage.length) {
     let end = baggage.indexOf(',', start);
     if (end === -1) end = baggage.length;
     const first = skipOws(baggage, start, end);
-    if (start > 0) ows += first - start;
     const last = skipOwsBack(baggage, first, end);
     start = end + 1;
     if (first === last) continue;
@@ -118,7 +139,8 @@ export function lookupBaggage(baggage: string, key: string): BaggageLookup {
     if (value === undefined) malformed ??= member;
     else values.push(value);
   }
-  if (baggage.length - ows > BAGGAGE_MAX_BYTES || utf8Length(baggage) - ows > BAGGAGE_MAX_BYTES) {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: shorter values cannot be over the limit.
+  if (baggage.length > BAGGAGE_MAX_BYTES / 3 && countedBytes(baggage) > BAGGAGE_MAX_BYTES) {
     return { kind: 'too-large', raw: baggage };
   }
   if (malformed !== undefined) return { kind: 'malformed', raw: malformed };

@@ -94,6 +94,20 @@ describe('reading the baggage member', () => {
     expect(fromBaggage(`${ours},${pad}x`)).toBeUndefined();
   });
 
+  it('counts no whitespace or control characters anywhere, and every other byte', () => {
+    // Exactly 8,192 counted bytes, with whitespace before commas, around "=" and at the start:
+    // the mesh counts the same bytes (controller baggageLimitRegex), so both read the fork.
+    const ours = ' x-fork-identifier \t= alice ';
+    const visible = ours.replace(/[ \t]/g, '').length;
+    const pad = `p=${'x'.repeat(8192 - visible - 1 - 2)}`;
+    expect(fromBaggage(`${ours} ,\t ${pad}\t`)).toBe('alice');
+    expect(fromBaggage(`${ours},${pad}x`)).toBeUndefined();
+    const seen = recording();
+    // Over the limit by one counted byte, however little whitespace there is.
+    expect(fromBaggage(`${ours.trim()},${pad}x`)).toBeUndefined();
+    expect(seen[0]?.[1]).toBe('too-large');
+  });
+
   it('ignores a 10 KB baggage header entirely', () => {
     const seen = recording();
     const big = `x-fork-identifier=alice,pad=${'p'.repeat(10_240)}`;

@@ -69,19 +69,20 @@ export function baggageMemberRegex(key: string, value: string): string {
 }
 
 /**
- * An RE2 pattern that holds for a `baggage` value `extractForkId` ignores whole: over 8,192 bytes
- * or 180 non-empty members, or (the one place where the mesh is stricter than the SDK) holding a
- * character outside ASCII. Envoy's RE2 counts UTF-8 characters where the SDK counts bytes, and W3C
- * baggage is ASCII; so such a header is never routed to a fork although the SDK may still read our
- * member from it: that hop serves the baseline and the fork goes on downstream, the safe direction
- * (the other one, a fork's copy calling on as baseline, never happens). RE2 repeats at most 1,000
- * times, hence the spelled-out thousands. The SDK counts bytes without the whitespace after commas
- * (node:http joins repeated headers with ", ", Envoy with ","), so whatever it refuses for size,
- * this refuses too.
+ * An RE2 pattern that holds for a `baggage` value `extractForkId` ignores whole: over 8,192
+ * counted bytes or 180 non-empty members, or (the one place where the mesh is stricter than the
+ * SDK) holding a character outside ASCII. Envoy's RE2 counts UTF-8 characters where the SDK counts
+ * bytes, and W3C baggage is ASCII; so such a header is never routed to a fork although the SDK may
+ * still read our member from it: that hop serves the baseline and the fork goes on downstream, the
+ * safe direction (the other one, a fork's copy calling on as baseline, never happens).
+ * Both sides count the bytes that are not whitespace or control characters (`[!-~]` in ASCII):
+ * node:http joins repeated headers with ", ", Envoy with ",", so only those bytes are the same on
+ * both copies. RE2 repeats at most 1,000 times, hence the spelled-out thousands.
  */
 export function baggageLimitRegex(): string {
   const byte = '[\\x00-\\x7f]';
-  const tooLong = `${`${byte}{1000}`.repeat(8)}${byte}{193}${byte}*`;
+  const counted = '(?:[\\x00- \\x7f]*[!-~])';
+  const tooLong = `${`${counted}{1000}`.repeat(8)}${counted}{193}${byte}*`;
   const blank = `${OWS},`;
   const member = `${OWS}${except(', \t')}${MEMBER_CHAR}*`;
   const tooMany = `(?:${blank})*${member}(?:,(?:${blank})*${member}){180}(?:,${MEMBER_CHAR}*)*`;

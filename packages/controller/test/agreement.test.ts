@@ -142,6 +142,25 @@ const table: Array<[string, Lines, string | undefined]> = [
   ['181 members with ours last', [['baggage', big(181, `${H}=alice`)]], undefined],
   ['8,192 bytes', [['baggage', `${H}=alice,p=${'x'.repeat(8192 - 26)}`]], 'alice'],
   ['8,193 bytes', [['baggage', `${H}=alice,p=${'x'.repeat(8193 - 26)}`]], undefined],
+  [
+    // Found by the property below (seed 1111682112): whitespace does not count on either side.
+    '8,192 bytes and whitespace, 8,196 with it',
+    [['baggage', ` ${H} = alice ,\tp=${'x'.repeat(8192 - 26)}`]],
+    'alice',
+  ],
+  [
+    '8,193 bytes and whitespace',
+    [['baggage', ` ${H} = alice ,\tp=${'x'.repeat(8193 - 26)}`]],
+    undefined,
+  ],
+  [
+    'two lines, 8,192 bytes without the comma node:http joins with',
+    [
+      ['baggage', `${H}=alice`],
+      ['baggage', `p=${'x'.repeat(8192 - 26)}`],
+    ],
+    'alice',
+  ],
 ];
 
 describe('the SDK and the mesh decide the same fork', () => {
@@ -228,6 +247,15 @@ const baggageLine = fc
         arbitrary: fc.integer({ min: 8150, max: 8200 }).map((size) => {
           const text = members.join(',');
           return `${text},p=${'x'.repeat(Math.max(0, size - text.length - 3))}`;
+        }),
+      },
+      {
+        // Right at the byte limit as both sides count it (whitespace not counted).
+        weight: 1,
+        arbitrary: fc.integer({ min: 8190, max: 8194 }).map((size) => {
+          const text = members.join(',');
+          const counted = text.replace(/[^!-~]/g, '').length;
+          return `${text},p=${'x'.repeat(Math.max(0, size - counted - 3))}`;
         }),
       },
     ),
