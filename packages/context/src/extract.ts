@@ -23,7 +23,8 @@ function trimOws(text: string): string {
  * another spelling of the header), then the member `baggageKey` of the W3C `baggage` header.
  * The first of these that is present decides; a lower one is never
  * consulted as a fallback for a present but invalid higher one (that would change routing
- * silently). Duplicates with equal values count once; different values are ambiguous.
+ * silently). In the header, duplicates with equal values count once and different values are
+ * ambiguous; in baggage, a second member with our key is ambiguous whatever its value.
  *
  * Returns `undefined` for absent, invalid or ambiguous values and tells `onInvalid` why.
  * Never throws.
@@ -60,6 +61,12 @@ function extract(headers: HeaderBag, config: ForkConfig): string | undefined {
     case 'absent':
       return undefined;
     case 'found':
+      // Our key twice is ambiguous even with equal values: the mesh cannot compare two members
+      // within Istio's 1,024-character regex limit, and the two must decide alike.
+      if (found.values.length > 1) {
+        reportInvalid(config, found.values.join(', '), 'ambiguous');
+        return undefined;
+      }
       return decide(found.values, config, false);
     case 'malformed':
       reportInvalid(config, found.raw, 'malformed');

@@ -48,8 +48,14 @@ describe('reading the baggage member', () => {
     expect(fromBaggage('=novalue,%%%=x,broken,k=%ZZ,x-fork-identifier=alice,,=')).toBe('alice');
   });
 
-  it('accepts duplicate members with the same value', () => {
-    expect(fromBaggage('x-fork-identifier=alice,x-fork-identifier=alice')).toBe('alice');
+  it('refuses our key twice as ambiguous, also with the same value (as the mesh does)', () => {
+    const seen = recording();
+    expect(fromBaggage('x-fork-identifier=alice,x-fork-identifier=alice')).toBeUndefined();
+    expect(fromBaggage(['x-fork-identifier=alice', 'x-fork-identifier=al%69ce'])).toBeUndefined();
+    expect(seen).toEqual([
+      ['alice, alice', 'ambiguous'],
+      ['alice, alice', 'ambiguous'],
+    ]);
   });
 
   it('refuses duplicate members with different values as ambiguous', () => {

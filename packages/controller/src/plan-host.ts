@@ -10,7 +10,13 @@ import {
   VIRTUAL_SERVICE_KIND,
 } from './constants.js';
 import { invalidOption } from './errors.js';
-import { defaultRoute, forkRoutes, serviceFqdn } from './routes.js';
+import {
+  defaultRoute,
+  forkRoutes,
+  ISTIO_REGEX_MAX_LENGTH,
+  longestRouteRegex,
+  serviceFqdn,
+} from './routes.js';
 import { compareText } from './text.js';
 import type { HostPlan, PlanHostInput, PlanResult, VirtualService } from './types.js';
 import {
@@ -171,6 +177,7 @@ function describeVirtualService(virtualService: VirtualService, namespace: strin
  * any order give a deep-equal plan (and byte-identical YAML).
  *
  * Rules: invalid VSConfigs → `Invalid`; a header not on `headerAllowList` → `HeaderNotAllowed`;
+ * routes that would need a regex over Istio's 1,024 characters → `RegexTooLong`;
  * two forks of the same header and value → the oldest wins, the others `DuplicateHeaderValue`;
  * a foreign `existing` VirtualService → `HostClaimedByForeignVirtualService` and no plan, unless
  * it is annotated `kubefork.dev/adopt: "true"` and routes this host alone: then the plan is that
@@ -233,6 +240,16 @@ export function planHost(input: PlanHostInput): HostPlan {
         ready: false,
         reason: 'HeaderNotAllowed',
         message: `spec.headerName "${fork.headerName}" is not on the controller's header allow-list (${[...allowList].sort().join(', ') || 'empty'}).`,
+      });
+      continue;
+    }
+    const longest = longestRouteRegex(fork);
+    if (longest > ISTIO_REGEX_MAX_LENGTH) {
+      results.push({
+        name: fork.name,
+        ready: false,
+        reason: 'RegexTooLong',
+        message: `spec.headerName "${fork.headerName}" and spec.headerValue "${fork.headerValue}" are too long together: the baggage route would need a regex of ${longest} characters, and Istio refuses a VirtualService with one over ${ISTIO_REGEX_MAX_LENGTH}. Use a shorter header name or fork id.`,
       });
       continue;
     }

@@ -55,7 +55,13 @@ export { matchRoute } from './match-route.js';
 export { planHost } from './plan-host.js';
 export type { RenderOptions, RenderOutput, RenderSource } from './render.js';
 export { RenderInputError, render } from './render.js';
-export { baggageLimitRegex, baggageMemberRegex, headerValueRegex } from './routes.js';
+export {
+  baggageExcludeRegex,
+  baggageLimitRegex,
+  baggageMemberRegex,
+  headerValueRegex,
+  ISTIO_REGEX_MAX_LENGTH,
+} from './routes.js';
 export type {
   Condition,
   Destination,

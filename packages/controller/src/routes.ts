@@ -8,9 +8,11 @@ export function escapeRegex(text: string): string {
 }
 
 // The routes below decide exactly as `extractForkId` of @kubefork/context does (packages/context/
-// src/extract.ts and baggage.ts); test/agreement.test.ts holds both to it. RE2 has no lookaround,
-// no backreference and no intersection, so "every member named K has a value that decodes to V"
-// is spelled out as an automaton, and the limits go in a second, negated condition.
+// src/extract.ts and baggage.ts); test/agreement.test.ts holds both to it. Istio's validation
+// refuses a VirtualService with a regex longer than 1,024 characters (ISTIO_REGEX_MAX_LENGTH), so
+// the baggage rule is split over two short regexes: the route's `headers.baggage` finds our member
+// with the fork's value, and its `withoutHeaders.baggage` holds for what the SDK refuses whole
+// (our key twice, or the W3C limits broken). RE2 has no lookaround and no backreference.
 
 /** Optional whitespace (RFC 9110 OWS, W3C Baggage OWS). */
 const OWS = '[ \\t]*';
@@ -22,24 +24,16 @@ function except(excluded: string): string {
 
 /** Any character of a list member (everything but the list separator). */
 const MEMBER_CHAR = except(',');
-/** Any character of a member's key (the key ends at the first `=` or `;`). */
-const KEY_CHAR = except(',;=');
+/** Any list members before or after the one a pattern names (each ends or starts with `,`). */
+const MEMBERS_BEFORE = `(?:${MEMBER_CHAR}*,)*`;
+const MEMBERS_AFTER = `(?:,${MEMBER_CHAR}*)*`;
 
 /**
- * The key part of a member (text before the first `=` or `;`) whose OWS-trimmed text is not `key`:
- * the complement of `OWS key OWS`, unrolled along `key` (a proper prefix, a prefix followed by a
- * different character, or `key` followed by more than whitespace).
+ * Istio's validation refuses a VirtualService whose header match has a regex longer than this
+ * (istio/istio pkg/config/validation, `validateStringRegexp`, "regex is too large"), and with it
+ * every route of the object. The planner refuses a VSConfig whose routes would cross it.
  */
-function otherKey(key: string): string {
-  let rest = `${OWS}${except(',;= \t')}${KEY_CHAR}*`;
-  for (let index = key.length - 1; index >= 1; index--) {
-    const char = key[index]!;
-    rest = `(?:|${except(`,;=${char}`)}${KEY_CHAR}*|${escapeRegex(char)}${rest})`;
-  }
-  const first = key[0]!;
-  // An empty (or blank) key is another key too, hence the optional group.
-  return `${OWS}(?:${except(`,;= \t${first}`)}${KEY_CHAR}*|${escapeRegex(first)}${rest})?`;
-}
+export const ISTIO_REGEX_MAX_LENGTH = 1024;
 
 /** `value` as written raw: each character itself or percent-encoded, hex digits in either case. */
 function encodedValue(value: string): string {
@@ -55,17 +49,27 @@ function encodedValue(value: string): string {
 }
 
 /**
- * An RE2 pattern that, as a full match (Envoy's `safe_regex`), holds for a W3C `baggage` value in
- * which `extractForkId` finds the fork `value`: at least one member `key=value`, and
- * every member named `key` has a value that decodes to `value`. Keys are compared as they are;
- * values may be percent-encoded; optional whitespace is trimmed around keys and raw values
- * (W3C Baggage §3.3.1), not inside them; properties after `;` are ignored; empty members are
- * skipped. The W3C limits are checked by `baggageLimitRegex`.
+ * An RE2 pattern that, as a full match (Envoy's `safe_regex`), holds for a W3C `baggage` value
+ * with a member `key=value`: the key compared as it is, the value raw or percent-encoded (hex
+ * digits in either case), optional whitespace trimmed around key and value (W3C Baggage §3.3.1),
+ * not inside them, properties after `;` ignored. `extractForkId` reads `value` from exactly such a
+ * header unless `baggageExcludeRegex(key)` holds for it too (our key twice, or the W3C limits
+ * broken); a baggage route needs both.
  */
 export function baggageMemberRegex(key: string, value: string): string {
   const ours = `${OWS}${escapeRegex(key)}${OWS}=${OWS}${encodedValue(value)}${OWS}(?:;${MEMBER_CHAR}*)?`;
-  const other = `${otherKey(key)}(?:[;=]${MEMBER_CHAR}*)?`;
-  return `(?:${other},)*${ours}(?:,(?:${other}|${ours}))*`;
+  return `${MEMBERS_BEFORE}${ours}${MEMBERS_AFTER}`;
+}
+
+/**
+ * An RE2 pattern that holds for a `baggage` value from which `extractForkId` reads no fork for
+ * `key` whatever its members say: two or more members named `key` (with any values, or none:
+ * `ambiguous`), or the W3C limits broken (`baggageLimitRegex`). The baggage route of a fork puts
+ * it under `withoutHeaders`.
+ */
+export function baggageExcludeRegex(key: string): string {
+  const named = `${OWS}${escapeRegex(key)}${OWS}(?:[;=]${MEMBER_CHAR}*)?`;
+  return `${MEMBERS_BEFORE}${named},${MEMBERS_BEFORE}${named}${MEMBERS_AFTER}|${baggageLimitRegex()}`;
 }
 
 /**
@@ -100,7 +104,14 @@ export function headerValueRegex(value: string): string {
   return `(?:${OWS},)*${OWS}${fork}${OWS}(?:,${OWS}(?:${fork}${OWS})?)*`;
 }
 
-const BAGGAGE_LIMIT_REGEX = baggageLimitRegex();
+/** The length of the longest regex the routes of `fork` need (Istio allows 1,024 characters). */
+export function longestRouteRegex(fork: Pick<Fork, 'headerName' | 'headerValue'>): number {
+  return Math.max(
+    headerValueRegex(fork.headerValue).length,
+    baggageMemberRegex(fork.headerName, fork.headerValue).length,
+    baggageExcludeRegex(fork.headerName).length,
+  );
+}
 
 /** `<name>.<namespace>.svc.<clusterDomain>`: Istio resolves short names in the VirtualService's namespace, an FQDN means the same thing everywhere. */
 export function serviceFqdn(name: string, namespace: string, clusterDomain: string): string {
@@ -133,8 +144,8 @@ export function headerRoute(fork: Fork, namespace: string, clusterDomain: string
 /**
  * The baggage route of one fork: the SDK writes the fork id as a baggage member whose key is the
  * header name, so a fork survives hops that forward only W3C baggage. Like `extractForkId`, it
- * holds only without the fork header (a present header decides, even when invalid) and within
- * the W3C limits.
+ * holds only without the fork header (a present header decides, even when invalid), with our
+ * member once, and within the W3C limits.
  */
 export function baggageRoute(fork: Fork, namespace: string, clusterDomain: string): HTTPRoute {
   return {
@@ -142,7 +153,10 @@ export function baggageRoute(fork: Fork, namespace: string, clusterDomain: strin
     match: [
       {
         headers: { baggage: { regex: baggageMemberRegex(fork.headerName, fork.headerValue) } },
-        withoutHeaders: { [fork.headerName]: {}, baggage: { regex: BAGGAGE_LIMIT_REGEX } },
+        withoutHeaders: {
+          [fork.headerName]: {},
+          baggage: { regex: baggageExcludeRegex(fork.headerName) },
+        },
       },
     ],
     route: [forkDestination(fork, namespace, clusterDomain)],

@@ -132,6 +132,8 @@ export interface VirtualService {
  * - `Accepted`: its routes are in the plan.
  * - `Invalid`: a field breaks the rules of the CRD (e.g. `host` equals `service`).
  * - `HeaderNotAllowed`: `headerName` is not on the controller's allow-list.
+ * - `RegexTooLong`: `headerName` and `headerValue` are too long together: a route would need a
+ *   regex over the 1,024 characters Istio's validation allows (`ISTIO_REGEX_MAX_LENGTH`).
  * - `DuplicateHeaderValue`: an older VSConfig already routes the same header and value.
  * - `HostClaimedByForeignVirtualService`: a VirtualService kubefork does not manage already owns
  *   the host and is not annotated `kubefork.dev/adopt: "true"`.
@@ -140,6 +142,7 @@ export type PlanReason =
   | 'Accepted'
   | 'Invalid'
   | 'HeaderNotAllowed'
+  | 'RegexTooLong'
   | 'DuplicateHeaderValue'
   | 'HostClaimedByForeignVirtualService';
 

@@ -119,7 +119,17 @@ const table: Array<[string, Lines, string | undefined]> = [
   ['an encoded dot, lower-case hex', [['baggage', `${H}=a%2eb-c_1`]], 'a.b-c_1'],
   ['encoded spaces around the value', [['baggage', `${H}=%20alice%20`]], undefined],
   ['raw whitespace around the value', [['baggage', `${H} =\talice ;p`]], 'alice'],
-  ['duplicate members, same value', [['baggage', `${H}=alice,${H}=al%69ce`]], 'alice'],
+  ['duplicate members, same value', [['baggage', `${H}=alice,${H}=al%69ce`]], undefined],
+  [
+    'our member in each of two baggage headers',
+    [
+      ['baggage', `${H}=alice`],
+      ['baggage', `k=1, ${H}=alice`],
+    ],
+    undefined,
+  ],
+  ['our key twice, once only as a key', [['baggage', `${H};p, ${H}=alice`]], undefined],
+  ['a longer key and ours', [['baggage', `${H}x=bob,${H}=alice,x${H}=carol`]], 'alice'],
   ['duplicate members, different values', [['baggage', `${H}=alice,${H}=bob`]], undefined],
   ['an empty member of ours before ours', [['baggage', `${H}=,${H}=alice`]], undefined],
   ['an empty list member before ours', [['baggage', ` , ,${H}=alice`]], 'alice'],

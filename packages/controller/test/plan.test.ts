@@ -9,7 +9,7 @@ import {
   type VirtualService,
   type VSConfig,
 } from '../src/index.js';
-import { baggageLimitRegex, headerValueRegex } from '../src/routes.js';
+import { baggageExcludeRegex, headerValueRegex, longestRouteRegex } from '../src/routes.js';
 import { foreignVirtualService, fqdn, vsconfig } from './support/fixtures.js';
 import { virtualServiceProblems } from './support/virtual-service.js';
 
@@ -64,7 +64,10 @@ describe('planHost: the managed VirtualService', () => {
     expect(route?.match).toEqual([
       {
         headers: { baggage: { regex: baggageMemberRegex('x-fork-identifier', 'alice') } },
-        withoutHeaders: { 'x-fork-identifier': {}, baggage: { regex: baggageLimitRegex() } },
+        withoutHeaders: {
+          'x-fork-identifier': {},
+          baggage: { regex: baggageExcludeRegex('x-fork-identifier') },
+        },
       },
     ]);
     expect(route?.route).toEqual([{ destination: { host: fqdn('cart-alice') } }]);
@@ -149,6 +152,37 @@ describe('planHost: the managed VirtualService', () => {
 });
 
 describe('planHost: rejected VSConfigs', () => {
+  it('refuses a header name and fork id too long together for Istio, and routes the rest', () => {
+    // Istio refuses a regex over 1,024 characters and with it the whole VirtualService, so one
+    // such VSConfig must not take the other forks of the host down with it.
+    const header = `x-${'h'.repeat(250)}`;
+    const id = `a${'.'.repeat(62)}`;
+    const result = planHost({
+      namespace: 'shop',
+      host: 'cart',
+      headerAllowList: ['x-fork-identifier', header],
+      vsconfigs: [
+        vsconfig({ name: 'long', header, value: id, service: 'cart-long' }),
+        vsconfig({ name: 'short', header, value: 'bob', service: 'cart-bob' }),
+        vsconfig({ name: 'alice', value: id, service: 'cart-alice' }),
+      ],
+    });
+    expect(resultOf(result, 'long')).toMatchObject({ ready: false, reason: 'RegexTooLong' });
+    expect(resultOf(result, 'long')?.message).toMatch(
+      /would need a regex of 1[0-9]{3} characters, and Istio refuses a VirtualService with one over 1024/,
+    );
+    expect(longestRouteRegex({ headerName: header, headerValue: id })).toBeGreaterThan(1024);
+    expect(resultOf(result, 'short')?.reason).toBe('Accepted');
+    expect(resultOf(result, 'alice')?.reason).toBe('Accepted');
+    expect(virtualServiceProblems(result.virtualService!)).toEqual([]);
+    expect(matchRoute(result.virtualService!, { headers: { baggage: `${header}=bob` } })).toBe(
+      fqdn('cart-bob'),
+    );
+    expect(matchRoute(result.virtualService!, { headers: { baggage: `${header}=${id}` } })).toBe(
+      fqdn('cart'),
+    );
+  });
+
   it('lets the oldest of two forks with the same header and value win', () => {
     const result = plan([
       vsconfig({ name: 'new', service: 'cart-new', created: '2024-02-01T00:00:00Z' }),

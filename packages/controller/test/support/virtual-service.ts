@@ -5,7 +5,9 @@ import type { StringMatch, VirtualService } from '../../src/index.js';
 /**
  * Problems of a VirtualService the controller would apply: the @kubernetes-models/istio schema
  * (types and shapes) plus what that schema cannot say: every destination names a host, header
- * keys are lower case (Istio rejects upper case), regexes compile in RE2, hosts are present.
+ * keys are lower case (Istio rejects upper case), regexes compile in RE2 and are at most 1,024
+ * characters long (istiod's validation, istio/istio pkg/config/validation `validateStringRegexp`,
+ * refuses the whole VirtualService otherwise), hosts are present.
  */
 export function virtualServiceProblems(virtualService: VirtualService): string[] {
   const problems: string[] = [];
@@ -36,6 +38,9 @@ export function virtualServiceProblems(virtualService: VirtualService): string[]
             problems.push(`${at}: header key ${name} not lower case`);
           const regex = (condition as StringMatch).regex;
           if (regex !== undefined) {
+            if (regex.length > 1024) {
+              problems.push(`${at}: regex of ${regex.length} characters (Istio allows 1,024)`);
+            }
             try {
               RE2JS.compile(regex);
             } catch (error) {
