@@ -22,6 +22,7 @@ const HEADER_NAME_MAX_LENGTH = 256;
 // A header name of 40 characters, allowed by the VSConfigs' allow-list below.
 const CUSTOM_HEADER = 'x-acme-checkout-preview-environment-fork';
 const LONGEST_ID = `f${'0123456789'.repeat(6)}zz`; // 63 characters, DEFAULT_MAX_LENGTH
+// 63 characters too, dots and dashes between every pair.
 const DOTTED_ID = 'a.b-c.d-e.f-g.h-i.j-k.l-m.n-o.p-q.r-s.t-u.v-w.x-y.z-0.1-2.3-4.5';
 
 interface Fork {
