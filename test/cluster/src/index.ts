@@ -5,6 +5,8 @@ export { startApiProxy } from './api-proxy.js';
 export type { ControlPlaneFiles } from './binaries.js';
 export { controlPlaneFiles } from './binaries.js';
 export { freePort } from './free-port.js';
+export type { IstioValidation } from './istio-validate.js';
+export { istioValidateBinary, validateWithIstio } from './istio-validate.js';
 export type { KubeObject } from './resources.js';
 export { Resources, readManifests } from './resources.js';
 export type { StartClusterOptions, TestCluster, TestUser } from './start-cluster.js';
