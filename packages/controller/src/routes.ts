@@ -69,7 +69,7 @@ export function baggageMemberRegex(key: string, value: string): string {
  */
 export function baggageExcludeRegex(key: string): string {
   const named = `${OWS}${escapeRegex(key)}${OWS}(?:[;=]${MEMBER_CHAR}*)?`;
-  return `${MEMBERS_BEFORE}${named},${MEMBERS_BEFORE}${named}${MEMBERS_AFTER}|${baggageLimitRegex()}`;
+  return `${MEMBERS_BEFORE}${named},${MEMBERS_BEFORE}${named}${MEMBERS_AFTER}|${BAGGAGE_LIMIT_REGEX}`;
 }
 
 /**
@@ -93,6 +93,9 @@ export function baggageLimitRegex(): string {
   const notAscii = '(?s:.)*[^\\x00-\\x7f](?s:.)*';
   return `${tooLong}|${tooMany}|${notAscii}`;
 }
+
+/** The limits regex is the same for every fork: built once. */
+const BAGGAGE_LIMIT_REGEX = baggageLimitRegex();
 
 /**
  * An RE2 pattern that holds for the value of the fork header when `extractForkId` reads the fork
