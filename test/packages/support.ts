@@ -46,6 +46,22 @@ export interface App {
   remove(): void;
 }
 
+/** npm's errors that say the registry answered inconsistently or not at all, not that we are wrong. */
+const REGISTRY_GLITCH = /npm error code (ETARGET|ETIMEDOUT|ECONNRESET|EAI_AGAIN|E5\d\d)\b/;
+
+/**
+ * `npm install` in `dir`, once more (revalidating npm's cached metadata) after a registry glitch.
+ * Seen here: the registry listed openid-client 6.9.1 before the oauth4webapi 3.8.9 it needs
+ * (ETARGET), ten minutes before both resolved.
+ */
+function npmInstall(dir: string): Output {
+  const args = ['install', '--no-audit', '--no-fund', '--loglevel=error'];
+  const first = run(dir, 'npm', args);
+  if (first.status === 0 || !REGISTRY_GLITCH.test(first.stderr)) return first;
+  spawnSync('sleep', ['30']);
+  return run(dir, 'npm', [...args, '--prefer-online']);
+}
+
 /**
  * A fresh app outside the workspace, made from `apps/<fixture>`: `npm install` of the given
  * tarballs and registry packages, as a user would. npm's `overrides` make the tarballs' own
@@ -69,7 +85,7 @@ export function createApp(
     overrides: Object.fromEntries(Object.keys(ours).map((name) => [name, `$${name}`])),
   };
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  const install = run(dir, 'npm', ['install', '--no-audit', '--no-fund', '--loglevel=error']);
+  const install = npmInstall(dir);
   if (install.status !== 0) {
     throw new Error(`npm install failed in ${dir}\n${install.stdout}${install.stderr}`);
   }
